@@ -1,0 +1,225 @@
+"""Fault schedules as plain data: what the network does and which faults strike when.
+
+A :class:`Schedule` holds everything that makes a simulated run reproducible: the seed, the
+cluster size, the step budget, the network profile, the timed faults, and any mutants. It is
+written to and read from JSON, so a failing run replays exactly with
+``raftref sim --schedule FILE.json``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from raftref.mutants import check_mutants
+
+FAULT_ACTIONS = ("crash", "restart", "partition", "heal", "propose")
+
+
+class ScheduleError(ValueError):
+    """A schedule file that cannot be used; the message names the field."""
+
+
+@dataclass(frozen=True)
+class NetworkProfile:
+    """Per-message behaviour of the simulated network (probabilities, delays in ticks).
+
+    Varying delays reorder messages; ``long_delay`` holds a message back long enough that it
+    arrives after newer ones, stale.
+    """
+
+    drop: float = 0.05
+    duplicate: float = 0.02
+    delay_min: int = 1
+    delay_max: int = 3
+    long_delay: float = 0.02
+    long_delay_min: int = 10
+    long_delay_max: int = 40
+
+    def validate(self) -> None:
+        for name in ("drop", "duplicate", "long_delay"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ScheduleError(f"network.{name}: must be a probability in [0, 1], got {value}")
+        if not 0 <= self.delay_min <= self.delay_max:
+            raise ScheduleError("network.delay_min/delay_max: need 0 <= delay_min <= delay_max")
+        if not 0 <= self.long_delay_min <= self.long_delay_max:
+            raise ScheduleError(
+                "network.long_delay_min/long_delay_max: need 0 <= long_delay_min <= long_delay_max"
+            )
+
+
+RELIABLE = NetworkProfile(drop=0.0, duplicate=0.0, delay_min=1, delay_max=1, long_delay=0.0)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One timed fault. ``at`` is logical time in ticks.
+
+    - ``crash`` / ``restart``: ``node`` loses its volatile state / restarts from its disk.
+    - ``partition``: ``groups`` of node ids; messages between groups are lost until ``heal``.
+    - ``propose``: a client sends ``data`` to ``node`` (on top of the background workload).
+    """
+
+    at: int
+    action: str
+    node: str | None = None
+    groups: tuple[tuple[str, ...], ...] | None = None
+    data: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {"at": self.at, "action": self.action}
+        if self.node is not None:
+            obj["node"] = self.node
+        if self.groups is not None:
+            obj["groups"] = [list(g) for g in self.groups]
+        if self.action == "propose":
+            obj["data"] = self.data
+        return obj
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A complete, replayable description of one simulated run."""
+
+    seed: int = 0
+    nodes: int = 3
+    steps: int = 2000
+    network: NetworkProfile = field(default_factory=NetworkProfile)
+    faults: tuple[Fault, ...] = ()
+    proposal_interval: int = 5
+    mutants: tuple[str, ...] = ()
+
+    @property
+    def node_ids(self) -> tuple[str, ...]:
+        return tuple(f"n{i}" for i in range(1, self.nodes + 1))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "nodes": self.nodes,
+            "steps": self.steps,
+            "network": asdict(self.network),
+            "proposal_interval": self.proposal_interval,
+            "mutants": list(self.mutants),
+            "faults": [f.to_json() for f in self.faults],
+        }
+
+    @staticmethod
+    def from_json(obj: Any) -> Schedule:
+        """Build and validate a schedule; errors name the offending field."""
+        if not isinstance(obj, dict):
+            raise ScheduleError("top level: a schedule is a JSON object")
+        known = {"seed", "nodes", "steps", "network", "proposal_interval", "mutants", "faults"}
+        extra = sorted(set(obj) - known)
+        if extra:
+            raise ScheduleError(f"{extra[0]}: unknown field (known: {', '.join(sorted(known))})")
+        seed = _int(obj, "seed", 0)
+        nodes = _int(obj, "nodes", 3, minimum=1)
+        steps = _int(obj, "steps", 2000, minimum=0)
+        interval = _int(obj, "proposal_interval", 5, minimum=0)
+        network_obj = obj.get("network", {})
+        if not isinstance(network_obj, dict):
+            raise ScheduleError("network: must be an object")
+        names = {f.name: f.type for f in fields(NetworkProfile)}
+        for key, value in network_obj.items():
+            if key not in names:
+                raise ScheduleError(f"network.{key}: unknown field (known: {', '.join(names)})")
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ScheduleError(f"network.{key}: must be a number")
+            if names[key] == "int" and not isinstance(value, int):
+                raise ScheduleError(f"network.{key}: must be an integer")
+        network = NetworkProfile(**network_obj)
+        network.validate()
+        mutants = obj.get("mutants", [])
+        if not isinstance(mutants, list) or not all(isinstance(m, str) for m in mutants):
+            raise ScheduleError("mutants: must be a list of names")
+        try:
+            check_mutants(mutants)
+        except ValueError as exc:
+            raise ScheduleError(f"mutants: {exc}") from None
+        ids = {f"n{i}" for i in range(1, nodes + 1)}
+        faults_obj = obj.get("faults", [])
+        if not isinstance(faults_obj, list):
+            raise ScheduleError("faults: must be a list")
+        faults = tuple(_fault(f, i, ids) for i, f in enumerate(faults_obj))
+        return Schedule(seed, nodes, steps, network, faults, interval, tuple(mutants))
+
+
+def _int(obj: dict[str, Any], key: str, default: int, minimum: int | None = None) -> int:
+    value = obj.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ScheduleError(f"{key}: must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ScheduleError(f"{key}: must be >= {minimum}, got {value}")
+    return value
+
+
+def _fault(obj: Any, i: int, ids: set[str]) -> Fault:
+    where = f"faults[{i}]"
+    if not isinstance(obj, dict):
+        raise ScheduleError(f"{where}: must be an object")
+    at = _int(obj, "at", 0, minimum=0)
+    action = obj.get("action")
+    if action not in FAULT_ACTIONS:
+        raise ScheduleError(f"{where}.action: must be one of {', '.join(FAULT_ACTIONS)}")
+    node = obj.get("node")
+    if action in ("crash", "restart", "propose"):
+        if node not in ids:
+            raise ScheduleError(f"{where}.node: unknown node {node!r} (nodes: {sorted(ids)})")
+    groups = None
+    if action == "partition":
+        raw = obj.get("groups")
+        if not isinstance(raw, list) or not all(isinstance(g, list) for g in raw):
+            raise ScheduleError(f"{where}.groups: must be a list of lists of node ids")
+        for g in raw:
+            for n in g:
+                if n not in ids:
+                    raise ScheduleError(f"{where}.groups: unknown node {n!r}")
+        groups = tuple(tuple(g) for g in raw)
+    return Fault(at, action, node, groups, obj.get("data"))
+
+
+def estimated_ticks(steps: int, nodes: int, heartbeat_interval: int = 2) -> int:
+    """Roughly how many ticks a run of ``steps`` simulator steps covers: each tick every node
+    ticks, and a leader's heartbeats cause two deliveries per follower per interval."""
+    per_tick = nodes + 2 * (nodes - 1) / heartbeat_interval
+    return max(1, int(steps / per_tick))
+
+
+def generate_schedule(
+    seed: int,
+    nodes: int,
+    steps: int,
+    network: NetworkProfile | None = None,
+    mutants: tuple[str, ...] = (),
+    crash_every: tuple[int, int] = (120, 300),
+    partition_every: tuple[int, int] = (200, 400),
+) -> Schedule:
+    """The default fault mix: crashes with restarts and partitions with heals, spread over the
+    first 70% of the run; then everything heals and restarts so the cluster can converge."""
+    rng = random.Random(f"schedule:{seed}")
+    ids = [f"n{i}" for i in range(1, nodes + 1)]
+    horizon = estimated_ticks(steps, nodes)
+    quiet = int(horizon * 0.7)
+    faults: list[Fault] = []
+    t = rng.randint(*crash_every)
+    while t < quiet and nodes > 1:
+        node = rng.choice(ids)
+        down = rng.randint(10, 80)
+        faults.append(Fault(t, "crash", node))
+        faults.append(Fault(min(t + down, quiet), "restart", node))
+        t += down + rng.randint(*crash_every)
+    t = rng.randint(*partition_every)
+    while t < quiet and nodes > 1:
+        shuffled = ids[:]
+        rng.shuffle(shuffled)
+        cut = rng.randint(1, nodes - 1)
+        faults.append(Fault(t, "partition", groups=(tuple(shuffled[:cut]), tuple(shuffled[cut:]))))
+        length = rng.randint(30, 120)
+        faults.append(Fault(min(t + length, quiet), "heal"))
+        t += length + rng.randint(*partition_every)
+    faults.sort(key=lambda f: (f.at, FAULT_ACTIONS.index(f.action), f.node or ""))
+    return Schedule(seed, nodes, steps, network or NetworkProfile(), tuple(faults), 5,
+                    tuple(mutants))

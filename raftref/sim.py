@@ -1,0 +1,225 @@
+"""The deterministic cluster simulator: a seeded discrete-event loop that owns time, the
+network, the disks and the randomness, and runs reference nodes under a fault schedule.
+
+One *step* is one scheduler action: a node's tick, a message delivery, a client request or a
+fault. Same schedule (seed included), same trace, byte for byte: all randomness comes from
+``random.Random`` instances seeded from the schedule's seed, and ties in time are broken by
+insertion order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from raftref.messages import Message
+from raftref.mutants import check_mutants
+from raftref.node import LEADER, Node, NodeConfig, PersistentState, Ready
+from raftref.schedule import Fault, Schedule
+from raftref.trace import TraceWriter, header
+
+TICK, DELIVER, FAULT, CLIENT = 0, 1, 2, 3
+
+
+@dataclass
+class SimResult:
+    """What a run did, for summaries and tests."""
+
+    steps: int = 0
+    ticks: int = 0
+    events: int = 0
+    messages_sent: int = 0
+    messages_dropped: int = 0
+    messages_duplicated: int = 0
+    leaders: dict[int, list[str]] = field(default_factory=dict)
+    proposals_accepted: int = 0
+    up: dict[str, bool] = field(default_factory=dict)
+    commit: dict[str, int] = field(default_factory=dict)
+    applied: dict[str, int] = field(default_factory=dict)
+    logs: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    kv: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class Simulation:
+    """Runs ``schedule`` and writes its trace to ``stream`` (or nowhere when None)."""
+
+    def __init__(self, schedule: Schedule, stream: IO[bytes] | None = None,
+                 config: NodeConfig | None = None) -> None:
+        self.schedule = schedule
+        self.ids = schedule.node_ids
+        self.mutants = check_mutants(schedule.mutants)
+        self.config = config or NodeConfig()
+        self.net = schedule.network
+        self.net_rng = random.Random(f"net:{schedule.seed}")
+        self.client_rng = random.Random(f"client:{schedule.seed}")
+        self.now = 0
+        self._queue: list[tuple[int, int, int, Any]] = []
+        self._order = 0
+        self.nodes: dict[str, Node | None] = {}
+        self.disks: dict[str, PersistentState] = {n: PersistentState() for n in self.ids}
+        self.incarnation: Counter[str] = Counter()
+        self.groups: dict[str, int] | None = None
+        self.result = SimResult()
+        self._client_target: str | None = None
+        self._client_counter = 0
+        options = schedule.to_json()
+        options.pop("faults")
+        self.trace = TraceWriter(stream, header(self.ids, schedule.seed, options))
+        for node_id in self.ids:
+            self._start(node_id)
+        for fault in schedule.faults:
+            self._push(fault.at, FAULT, fault)
+        if schedule.proposal_interval > 0:
+            self._push(schedule.proposal_interval, CLIENT, None)
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> SimResult:
+        while self.result.steps < self.schedule.steps and self._queue:
+            self.now, _, kind, payload = heapq.heappop(self._queue)
+            self.result.steps += 1
+            if kind == TICK:
+                self._tick(payload)
+            elif kind == DELIVER:
+                self._deliver(payload)
+            elif kind == FAULT:
+                self._fault(payload)
+            else:
+                self._client()
+        self._summarize()
+        return self.result
+
+    def _push(self, at: int, kind: int, payload: Any) -> None:
+        self._order += 1
+        heapq.heappush(self._queue, (at, self._order, kind, payload))
+
+    # ------------------------------------------------------------------ nodes and disks
+
+    def _start(self, node_id: str) -> None:
+        incarnation = self.incarnation[node_id]
+        rng = random.Random(f"node:{self.schedule.seed}:{node_id}:{incarnation}")
+        node = Node(node_id, self.ids, rng, self.disks[node_id], self.config, self.mutants,
+                    incarnation)
+        self.nodes[node_id] = node
+        self._perform(node, node.take_ready())
+        self._push(self.now + 1, TICK, (node_id, incarnation))
+
+    def _perform(self, node: Node, ready: Ready) -> None:
+        # Persist first, then let the messages leave (Fig2: stable storage before responding).
+        if ready.persist is not None:
+            self.disks[node.id] = ready.persist.apply_to(self.disks[node.id])
+        for event in ready.events:
+            self.trace.write(event)
+            self.result.events += 1
+            if event["kind"] == "role" and event["role"] == LEADER:
+                self.result.leaders.setdefault(event["term"], []).append(node.id)
+        for msg in ready.messages:
+            self._send(msg)
+
+    def _tick(self, payload: tuple[str, int]) -> None:
+        node_id, incarnation = payload
+        node = self.nodes.get(node_id)
+        if node is None or incarnation != self.incarnation[node_id]:
+            return  # the node crashed since this tick was scheduled
+        self.result.ticks += 1
+        self._perform(node, node.tick())
+        self._push(self.now + 1, TICK, payload)
+
+    # ------------------------------------------------------------------ the network
+
+    def _send(self, msg: Message) -> None:
+        self.result.messages_sent += 1
+        rng = self.net_rng
+        if rng.random() < self.net.drop:
+            self._drop(msg, "loss")
+            return
+        copies = 2 if rng.random() < self.net.duplicate else 1
+        self.result.messages_duplicated += copies - 1
+        for _ in range(copies):
+            if rng.random() < self.net.long_delay:
+                delay = rng.randint(self.net.long_delay_min, self.net.long_delay_max)
+            else:
+                delay = rng.randint(self.net.delay_min, self.net.delay_max)
+            self._push(self.now + delay, DELIVER, msg)
+
+    def _drop(self, msg: Message, reason: str) -> None:
+        self.result.messages_dropped += 1
+        self.trace.write_driver_event(msg.dst, "drop", msg=msg.to_json(), reason=reason)
+        self.result.events += 1
+
+    def _deliver(self, msg: Message) -> None:
+        node = self.nodes.get(msg.dst)
+        if node is None:
+            self._drop(msg, "crashed")
+        elif self.groups is not None and self.groups[msg.src] != self.groups[msg.dst]:
+            self._drop(msg, "partition")
+        else:
+            self._perform(node, node.receive(msg))
+
+    # ------------------------------------------------------------------ faults and clients
+
+    def _fault(self, fault: Fault) -> None:
+        if fault.action == "crash":
+            node = self.nodes.get(fault.node)  # type: ignore[arg-type]
+            if node is not None:
+                self.trace.write_driver_event(node.id, "crash")
+                self.result.events += 1
+                self.nodes[node.id] = None  # volatile state is gone; the disk stays
+                self.incarnation[node.id] += 1
+        elif fault.action == "restart":
+            if self.nodes.get(fault.node) is None:  # type: ignore[arg-type]
+                self._start(fault.node)  # type: ignore[arg-type]
+        elif fault.action == "partition":
+            assert fault.groups is not None
+            self.groups = {n: 0 for n in self.ids}  # nodes not named form group 0
+            for g, members in enumerate(fault.groups, start=1):
+                for n in members:
+                    self.groups[n] = g
+        elif fault.action == "heal":
+            self.groups = None
+        elif fault.action == "propose":
+            self._propose(fault.node, fault.data)  # type: ignore[arg-type]
+
+    def _client(self) -> None:
+        """Background workload: a client puts a value every ``proposal_interval`` ticks, to the
+        node it believes leads, following redirect hints (paper §8)."""
+        up = [n for n in self.ids if self.nodes.get(n) is not None]
+        if up:
+            if self._client_target not in up:
+                self._client_target = self.client_rng.choice(up)
+            self._client_counter += 1
+            data = {"op": "put", "key": f"k{self._client_counter % 8}",
+                    "value": self._client_counter}
+            self._propose(self._client_target, data)  # type: ignore[arg-type]
+        self._push(self.now + self.schedule.proposal_interval, CLIENT, None)
+
+    def _propose(self, node_id: str, data: Any) -> None:
+        node = self.nodes.get(node_id)
+        if node is None:
+            return
+        ready = node.propose(data)
+        self._perform(node, ready)
+        result = ready.propose_result
+        if result is not None and result.accepted:
+            self.result.proposals_accepted += 1
+        elif result is not None:
+            self._client_target = result.leader_hint
+
+    def _summarize(self) -> None:
+        r = self.result
+        for n in self.ids:
+            node = self.nodes.get(n)
+            r.up[n] = node is not None
+            if node is not None:
+                r.commit[n] = node.commit_index
+                r.applied[n] = node.last_applied
+                r.logs[n] = tuple(node.log.entries())
+                r.kv[n] = dict(node.kv.data)
+
+
+def run_schedule(schedule: Schedule, stream: IO[bytes] | None = None) -> SimResult:
+    """Run one schedule to completion."""
+    return Simulation(schedule, stream).run()
