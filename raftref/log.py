@@ -52,7 +52,7 @@ class RaftLog:
         del self._entries[index - 1 :]
 
     def first_index_of_term(self, term: int, at_or_below: int) -> int:
-        """The first index of the run of ``term`` that contains ``at_or_below`` (thesis 5.3 hint)."""
+        """The first index of the run of ``term`` that contains ``at_or_below`` (thesis 5.3)."""
         i = at_or_below
         while i > 1 and self._entries[i - 2].term == term:
             i -= 1

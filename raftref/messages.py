@@ -14,7 +14,7 @@ NodeId = str
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One log entry: the term in which a leader created it, and the client command (None = no-op)."""
+    """One log entry: the term in which a leader created it, and its command (None: no-op)."""
 
     term: int
     data: Any = None

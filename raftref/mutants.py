@@ -12,7 +12,8 @@ MUTANTS: dict[str, str] = {
     "vote-no-log-check": "voter grants its vote without the 'at least as up-to-date' log check",
     "double-vote": "voter grants a second vote in the same term",
     "unpersisted-vote": "currentTerm/votedFor are not persisted before replying (lost on restart)",
-    "truncate-on-match": "follower truncates its log on an AppendEntries whose entries already match",
+    "truncate-on-match": "follower truncates its log on an AppendEntries whose entries "
+    "already match",
     "minority-quorum": "quorum is off by one: a minority wins elections and commits",
     "commit-past-new-entries": "follower sets commitIndex from leaderCommit without the min with "
     "the index of its last new entry",
