@@ -15,6 +15,7 @@ from typing import Any
 from raftref.mutants import check_mutants
 
 FAULT_ACTIONS = ("crash", "restart", "partition", "heal", "propose")
+MESSAGE_ACTIONS = ("drop", "duplicate", "delay")
 
 
 class ScheduleError(ValueError):
@@ -25,20 +26,26 @@ class ScheduleError(ValueError):
 class NetworkProfile:
     """Per-message behaviour of the simulated network (probabilities, delays in ticks).
 
-    Varying delays reorder messages; ``long_delay`` holds a message back long enough that it
-    arrives after newer ones, stale.
+    The default is a realistic profile: requests delayed and reordered, about 10% of requests
+    lost, about 10% of replies lost after the receiver acted on the request, a few duplicates and
+    occasional long delays (a message overtaken by newer ones arrives stale). ``append_*`` add
+    extra duplication and delay for AppendEntries only, to reach stale-RPC bugs.
     """
 
-    drop: float = 0.05
+    drop: float = 0.10
+    reply_drop: float = 0.10
     duplicate: float = 0.02
     delay_min: int = 1
-    delay_max: int = 3
-    long_delay: float = 0.02
+    delay_max: int = 4
+    long_delay: float = 0.03
     long_delay_min: int = 10
     long_delay_max: int = 40
+    append_duplicate: float = 0.0
+    append_delay: float = 0.0
 
     def validate(self) -> None:
-        for name in ("drop", "duplicate", "long_delay"):
+        for name in ("drop", "reply_drop", "duplicate", "long_delay", "append_duplicate",
+                     "append_delay"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ScheduleError(f"network.{name}: must be a probability in [0, 1], got {value}")
@@ -50,7 +57,8 @@ class NetworkProfile:
             )
 
 
-RELIABLE = NetworkProfile(drop=0.0, duplicate=0.0, delay_min=1, delay_max=1, long_delay=0.0)
+RELIABLE = NetworkProfile(drop=0.0, reply_drop=0.0, duplicate=0.0, delay_min=1, delay_max=1,
+                          long_delay=0.0)
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,26 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class MessageFault:
+    """A fault aimed at one message: the ``send``-th message sent in the run (from 1).
+
+    ``drop`` loses it, ``duplicate`` delivers it twice, ``delay`` holds it back ``delay`` ticks
+    (so later messages overtake it: a reorder). These replace the network profile's random
+    decision for that message, which is how a shrunk counterexample names the exact messages.
+    """
+
+    send: int
+    action: str
+    delay: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {"send": self.send, "action": self.action}
+        if self.action == "delay":
+            obj["delay"] = self.delay
+        return obj
+
+
+@dataclass(frozen=True)
 class Schedule:
     """A complete, replayable description of one simulated run."""
 
@@ -90,6 +118,7 @@ class Schedule:
     faults: tuple[Fault, ...] = ()
     proposal_interval: int = 5
     mutants: tuple[str, ...] = ()
+    message_faults: tuple[MessageFault, ...] = ()
 
     @property
     def node_ids(self) -> tuple[str, ...]:
@@ -104,6 +133,7 @@ class Schedule:
             "proposal_interval": self.proposal_interval,
             "mutants": list(self.mutants),
             "faults": [f.to_json() for f in self.faults],
+            "message_faults": [m.to_json() for m in self.message_faults],
         }
 
     @staticmethod
@@ -111,7 +141,8 @@ class Schedule:
         """Build and validate a schedule; errors name the offending field."""
         if not isinstance(obj, dict):
             raise ScheduleError("top level: a schedule is a JSON object")
-        known = {"seed", "nodes", "steps", "network", "proposal_interval", "mutants", "faults"}
+        known = {"seed", "nodes", "steps", "network", "proposal_interval", "mutants", "faults",
+                 "message_faults"}
         extra = sorted(set(obj) - known)
         if extra:
             raise ScheduleError(f"{extra[0]}: unknown field (known: {', '.join(sorted(known))})")
@@ -144,7 +175,12 @@ class Schedule:
         if not isinstance(faults_obj, list):
             raise ScheduleError("faults: must be a list")
         faults = tuple(_fault(f, i, ids) for i, f in enumerate(faults_obj))
-        return Schedule(seed, nodes, steps, network, faults, interval, tuple(mutants))
+        mf_obj = obj.get("message_faults", [])
+        if not isinstance(mf_obj, list):
+            raise ScheduleError("message_faults: must be a list")
+        message_faults = tuple(_message_fault(m, i) for i, m in enumerate(mf_obj))
+        return Schedule(seed, nodes, steps, network, faults, interval, tuple(mutants),
+                        message_faults)
 
 
 def _int(obj: dict[str, Any], key: str, default: int, minimum: int | None = None) -> int:
@@ -179,6 +215,18 @@ def _fault(obj: Any, i: int, ids: set[str]) -> Fault:
                     raise ScheduleError(f"{where}.groups: unknown node {n!r}")
         groups = tuple(tuple(g) for g in raw)
     return Fault(at, action, node, groups, obj.get("data"))
+
+
+def _message_fault(obj: Any, i: int) -> MessageFault:
+    where = f"message_faults[{i}]"
+    if not isinstance(obj, dict):
+        raise ScheduleError(f"{where}: must be an object")
+    send = _int(obj, "send", 1, minimum=1)
+    action = obj.get("action")
+    if action not in MESSAGE_ACTIONS:
+        raise ScheduleError(f"{where}.action: must be one of {', '.join(MESSAGE_ACTIONS)}")
+    delay = _int(obj, "delay", 0, minimum=0)
+    return MessageFault(send, action, delay)
 
 
 def estimated_ticks(steps: int, nodes: int, heartbeat_interval: int = 2) -> int:

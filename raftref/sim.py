@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from raftref.messages import Message
+from raftref.messages import AppendEntries, AppendEntriesResponse, Message, RequestVoteResponse
 from raftref.mutants import check_mutants
 from raftref.node import LEADER, Node, NodeConfig, PersistentState, Ready
 from raftref.schedule import Fault, Schedule
@@ -63,6 +63,7 @@ class Simulation:
         self.incarnation: Counter[str] = Counter()
         self.groups: dict[str, int] | None = None
         self.result = SimResult()
+        self._message_faults = {m.send: m for m in schedule.message_faults}
         self._client_target: str | None = None
         self._client_counter = 0
         options = schedule.to_json()
@@ -132,17 +133,32 @@ class Simulation:
 
     def _send(self, msg: Message) -> None:
         self.result.messages_sent += 1
-        rng = self.net_rng
-        if rng.random() < self.net.drop:
+        # The profile's random draws happen for every message, targeted or not, so adding or
+        # removing one message fault does not shift the network's decisions for the others.
+        rng, net = self.net_rng, self.net
+        is_reply = isinstance(msg, AppendEntriesResponse | RequestVoteResponse)
+        lost = rng.random() < (net.reply_drop if is_reply else net.drop)
+        duplicate, long_delay = net.duplicate, net.long_delay
+        if isinstance(msg, AppendEntries):
+            duplicate = 1 - (1 - duplicate) * (1 - net.append_duplicate)
+            long_delay = 1 - (1 - long_delay) * (1 - net.append_delay)
+        copies = 2 if rng.random() < duplicate else 1
+        delays = []
+        for _ in range(2):
+            if rng.random() < long_delay:
+                delays.append(rng.randint(net.long_delay_min, net.long_delay_max))
+            else:
+                delays.append(rng.randint(net.delay_min, net.delay_max))
+        targeted = self._message_faults.get(self.result.messages_sent)
+        if targeted is not None:
+            lost, copies = targeted.action == "drop", 2 if targeted.action == "duplicate" else 1
+            if targeted.action == "delay":
+                delays[0] = targeted.delay
+        if lost:
             self._drop(msg, "loss")
             return
-        copies = 2 if rng.random() < self.net.duplicate else 1
         self.result.messages_duplicated += copies - 1
-        for _ in range(copies):
-            if rng.random() < self.net.long_delay:
-                delay = rng.randint(self.net.long_delay_min, self.net.long_delay_max)
-            else:
-                delay = rng.randint(self.net.delay_min, self.net.delay_max)
+        for delay in delays[:copies]:
             self._push(self.now + delay, DELIVER, msg)
 
     def _drop(self, msg: Message, reason: str) -> None:
