@@ -14,6 +14,7 @@ import click
 import orjson
 
 from raftref import __version__
+from raftref.faults import GENERATORS
 from raftref.files import atomic_output, same_file
 from raftref.mutants import MUTANTS
 from raftref.schedule import Schedule, ScheduleError, generate_schedule
@@ -140,12 +141,59 @@ _register_checker()
 
 
 @main.command()
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out/demo"),
-              show_default=True, help="Where the demo writes its traces.")
-@click.option("--runs", type=click.IntRange(1), default=6, show_default=True)
-@click.option("--steps", type=click.IntRange(1), default=20000, show_default=True)
-def demo(out_dir: Path, runs: int, steps: int) -> None:
-    """A checked, fault-injected simulation campaign with a report (what 'make demo' runs)."""
-    from raftref.campaign import run_campaign
+@click.option("--nodes", type=click.Choice(["3", "5"]), default=None,
+              help="Cluster size (default: Hypothesis picks 3 or 5).")
+@click.option("--examples", type=click.IntRange(1), default=None,
+              help="Schedules to try in all (default 100).")
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Search for this long instead of a number of examples.")
+@click.option("--mutant", type=click.Choice(list(MUTANTS)), default=None,
+              help="Hunt this deliberate bug (default: hunt real bugs in the reference node).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Worker i searches with seed + i.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path),
+              default=Path("traces/counterexamples"), show_default=True,
+              help="Where shrunk counterexamples (schedule, trace, report) are saved.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes, each on its own seeds; results are merged.")
+@click.option("--steps", type=click.IntRange(100), default=3000, show_default=True,
+              help="Simulator steps per schedule.")
+@click.option("--generator", type=click.Choice(list(GENERATORS)), default="random",
+              show_default=True, help="How schedules are built (see raftref/faults.py).")
+def fuzz(nodes: str | None, examples: int | None, seconds: float | None, mutant: str | None,
+         seed: int, out_dir: Path, workers: int, steps: int, generator: str) -> None:
+    """Hypothesis campaign: generate fault schedules, check every trace, shrink failures.
 
-    sys.exit(run_campaign(out_dir, runs, steps))
+    Exit code 1 if a property is violated (the shrunk schedule, its trace and the report are
+    saved under --out), 0 if none was.
+    """
+    from raftref.campaign import FuzzOptions, console, fuzz_table
+    from raftref.campaign import fuzz as run_fuzz
+
+    if examples is not None and seconds is not None:
+        raise UsageFailure("give --examples or --seconds, not both")
+    options = FuzzOptions(nodes=int(nodes) if nodes else None,
+                          examples=None if seconds is not None else (examples or 100),
+                          seconds=seconds, mutant=mutant, seed=seed, workers=workers,
+                          steps=steps, generator=generator, out_dir=out_dir)
+    results, findings = run_fuzz(options)
+    console.print(fuzz_table(options, results))
+    for f in findings:
+        console.print(f"{f.property} violated; replay: raftref sim --schedule {f.files[0]}")
+    sys.exit(1 if findings else 0)
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out/demo"),
+              show_default=True, help="Where the demo writes its traces and counterexample.")
+@click.option("--runs", type=click.IntRange(1), default=6, show_default=True,
+              help="Simulated runs of the correct node (3 and 5 nodes alternately).")
+@click.option("--steps", type=click.IntRange(1), default=20000, show_default=True,
+              help="Simulator steps per run.")
+@click.option("--mutant", type=click.Choice(list(MUTANTS)), default="minority-quorum",
+              show_default=True, help="The bug the demo hunts down after the clean runs.")
+def demo(out_dir: Path, runs: int, steps: int, mutant: str) -> None:
+    """A checked, fault-injected simulation campaign with a report (what 'make demo' runs)."""
+    from raftref.campaign import demo as run_demo
+
+    sys.exit(run_demo(out_dir, runs, steps, mutant))

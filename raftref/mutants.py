@@ -32,3 +32,21 @@ def check_mutants(names: frozenset[str] | set[str] | list[str] | tuple[str, ...]
             f"unknown mutant {', '.join(unknown)}; valid mutants: {', '.join(MUTANTS)}"
         )
     return frozenset(names)
+
+
+# Which properties each mutant is expected to break (any one of them counts as caught). The
+# first is the one that catches it earliest; the others are where the damage shows later.
+EXPECTED: dict[str, frozenset[str]] = {
+    "figure8": frozenset({"CommitJustified", "LeaderCompleteness", "StateMachineSafety"}),
+    "vote-no-log-check": frozenset({"MessageRules", "LeaderCompleteness", "StateMachineSafety"}),
+    "double-vote": frozenset({"VoteOnce", "ElectionSafety"}),
+    "unpersisted-vote": frozenset({"CommittedDurable", "VoteOnce", "TermMonotonic"}),
+    "truncate-on-match": frozenset({"CommittedDurable", "StateMachineSafety",
+                                    "LeaderCompleteness"}),
+    "minority-quorum": frozenset({"ElectionSafety", "CommitJustified"}),
+    "commit-past-new-entries": frozenset({"StateMachineSafety", "CommittedDurable",
+                                          "ApplyOrder"}),
+    "candidate-ignores-leader": frozenset({"MessageRules"}),
+    "ignore-higher-term-reply": frozenset({"MessageRules"}),
+    "stale-reply-match": frozenset({"CommitJustified"}),
+}

@@ -1,0 +1,195 @@
+"""Campaigns: many checked runs, in worker processes, with a progress bar and a summary table.
+
+- :func:`fuzz` is ``raftref fuzz``: Hypothesis hunts on N workers, each on its own seed.
+- :func:`demo` is ``raftref demo`` (``make demo``): seeded fault-injected simulations of the
+  correct node, each checked, then one mutant hunted down and shrunk.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from raftref.fuzz import Finding, HuntResult, hunt, save_finding
+from raftref.schedule import generate_schedule
+
+console = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class FuzzOptions:
+    """What ``raftref fuzz`` was asked to do."""
+
+    nodes: int | None = None
+    examples: int | None = 100
+    seconds: float | None = None
+    mutant: str | None = None
+    seed: int = 0
+    workers: int = 1
+    steps: int = 3000
+    generator: str = "random"
+    out_dir: Path = Path("traces/counterexamples")
+
+
+def _worker(options: FuzzOptions, index: int, progress: Any) -> HuntResult:
+    examples = None
+    if options.examples is not None:
+        share = options.examples // options.workers
+        examples = share + (1 if index < options.examples % options.workers else 0)
+
+    def report(n: int, events: int, found: bool) -> None:
+        progress.put((index, n, events, found))
+
+    return hunt(seed=options.seed + index, nodes=options.nodes, mutant=options.mutant,
+                examples=examples or 0, seconds=options.seconds, steps=options.steps,
+                generator=options.generator, on_example=report)
+
+
+class _LocalQueue:
+    """The in-process stand-in for a multiprocessing queue (one worker)."""
+
+    def __init__(self, sink: Callable[[tuple[int, int, int, bool]], None]) -> None:
+        self._sink = sink
+
+    def put(self, item: tuple[int, int, int, bool]) -> None:
+        self._sink(item)
+
+
+def fuzz(options: FuzzOptions) -> tuple[list[HuntResult], list[Finding]]:
+    """Run the campaign; save each worker's shrunk counterexample under ``options.out_dir``."""
+    state: dict[int, tuple[int, int, bool]] = {}
+    total = options.examples if options.seconds is None else None
+    columns = [TextColumn("[bold]fuzz[/]"), BarColumn(), TextColumn("{task.description}"),
+               TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task("starting", total=total)
+
+        def update(item: tuple[int, int, int, bool]) -> None:
+            index, n, events, found = item
+            state[index] = (n, events, found)
+            runs = sum(s[0] for s in state.values())
+            checked = sum(s[1] for s in state.values())
+            hits = sum(1 for s in state.values() if s[2])
+            bar.update(task, completed=runs if total else None,
+                       description=f"examples {runs}  events checked {checked:,}  "
+                                   f"violations {hits}")
+
+        if options.workers == 1:
+            results = [_worker(options, 0, _LocalQueue(update))]
+        else:
+            ctx = mp.get_context("spawn")
+            with ctx.Manager() as manager:
+                progress = manager.Queue()
+                with ctx.Pool(options.workers) as pool:
+                    pending = pool.starmap_async(
+                        _worker, [(options, i, progress) for i in range(options.workers)])
+                    while not pending.ready():
+                        _drain(progress, update, timeout=0.2)
+                    _drain(progress, update, timeout=0)
+                    results = pending.get()
+    findings = []
+    for r in results:
+        if r.finding is not None:
+            save_finding(r.finding, options.out_dir, options.mutant, r.seed)
+            findings.append(r.finding)
+    return results, findings
+
+
+def _drain(q: Any, update: Callable[[Any], None], timeout: float) -> None:
+    try:
+        update(q.get(timeout=timeout) if timeout else q.get_nowait())
+        while True:
+            update(q.get_nowait())
+    except queue.Empty:
+        pass
+
+
+def fuzz_table(options: FuzzOptions, results: list[HuntResult]) -> Table:
+    title = f"fuzz: {options.mutant or 'reference node (no mutant)'}, generator {options.generator}"
+    table = Table(title=title)
+    for col in ("seed", "examples", "events", "seconds", "property", "found after",
+                "shrunk to", "files"):
+        table.add_column(col)
+    for r in results:
+        f = r.finding
+        row = [str(r.seed), str(r.examples), f"{r.events:,}", f"{r.seconds:.1f}"]
+        if f is None:
+            row += ["none violated", "", "", ""]
+        else:
+            row += [f.property, f"{f.found_after_examples} ex / {f.found_after_seconds:.1f}s",
+                    f"{f.schedule_steps} faults, {f.schedule.steps} steps, {f.events} events",
+                    str(f.files[0]) if f.files else ""]
+        table.add_row(*row)
+    return table
+
+
+# ---------------------------------------------------------------------- the demo
+
+
+def demo(out_dir: Path, runs: int, steps: int, mutant: str = "minority-quorum") -> int:
+    """The main job: a checked, fault-injected campaign on the correct node, then a mutant hunt.
+    Returns the exit code: 0 when every correct run passes and the mutant is caught."""
+    from checker import check_files
+    from raftref.files import atomic_output
+    from raftref.sim import run_schedule
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = Table(title=f"raftref demo: {runs} fault-injected runs of the reference node, "
+                        f"each checked against every property")
+    for col in ("run", "nodes", "seed", "steps", "faults", "events", "dropped", "leaders",
+                "committed", "verdict", "trace"):
+        table.add_column(col, overflow="fold")
+    failures = 0
+    started = time.monotonic()
+    with console.status("simulating and checking"):
+        for i in range(runs):
+            nodes = 3 if i % 2 == 0 else 5
+            schedule = generate_schedule(seed=i + 1, nodes=nodes, steps=steps)
+            path = out_dir / f"run{i + 1}-{nodes}n-seed{i + 1}.jsonl"
+            with atomic_output(path) as f:
+                result = run_schedule(schedule, f)
+            report = check_files([str(path)])
+            verdict = "all hold" if report.ok else "VIOLATED: " + ", ".join(report.violated)
+            failures += not report.ok
+            table.add_row(str(i + 1), str(nodes), str(schedule.seed), str(steps),
+                          str(len(schedule.faults)), f"{result.events:,}",
+                          str(result.messages_dropped), str(len(result.leaders)),
+                          str(max(result.commit.values(), default=0)), verdict, str(path))
+    console.print(table)
+    console.print(f"{runs} runs in {time.monotonic() - started:.1f}s: "
+                  + ("[green]every property held in every run[/]" if not failures
+                     else f"[red]{failures} runs violated a property[/]"))
+    console.print(f"\nNow the checker's other half: switching on the '{mutant}' bug and letting "
+                  f"Hypothesis hunt for a schedule that exposes it, then shrink it.")
+    options = FuzzOptions(nodes=3, examples=60, mutant=mutant, seed=1, steps=2000,
+                          out_dir=out_dir / "counterexamples")
+    results, findings = fuzz(options)
+    console.print(fuzz_table(options, results))
+    if findings:
+        f = findings[0]
+        console.print(f"[bold]Counterexample[/] ({f.property}), shrunk to {f.schedule_steps} "
+                      f"faults and {f.schedule.steps} simulator steps:")
+        for path in f.files:
+            console.print(f"  {path}")
+        console.print(f"Replay it: raftref sim --schedule {f.files[0]} -o replay.jsonl && "
+                      f"raftref check replay.jsonl")
+        console.print("\n" + _first_violation(f.report_text))
+    else:
+        console.print(f"[red]the {mutant} mutant was not caught[/]")
+    return 0 if not failures and findings else 1
+
+
+def _first_violation(report_text: str) -> str:
+    """The first violation block of a text report (the table is in the saved report file)."""
+    blocks = report_text.split("\n\n")
+    hits = [b for b in blocks if " violated: " in b.splitlines()[0]]
+    return hits[0] if hits else report_text

@@ -1,0 +1,192 @@
+"""Model-based testing: Hypothesis searches fault schedules, the checker judges every trace, and
+Hypothesis shrinks a failing schedule to a minimal counterexample.
+
+``hunt`` is one campaign in one process; ``raftref fuzz`` runs several in worker processes (see
+``raftref/campaign.py``). Judging goes through the public checker API only, exactly as it would
+for any other implementation's trace.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import orjson
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis.errors import NoSuchExample, Unsatisfiable
+
+from checker import check_lines
+from checker.report import CheckReport
+from raftref.faults import schedules
+from raftref.files import atomic_output
+from raftref.mutants import EXPECTED, check_mutants
+from raftref.schedule import Schedule
+from raftref.sim import run_schedule
+
+
+@dataclass
+class Verdict:
+    """One schedule's run, judged."""
+
+    violated: list[str]
+    report: CheckReport
+    trace: bytes
+
+
+def judge(schedule: Schedule) -> Verdict:
+    """Run ``schedule`` on the simulator and check the whole trace."""
+    buf = io.BytesIO()
+    run_schedule(schedule, buf)
+    trace = buf.getvalue()
+    report = check_lines(trace.decode().splitlines(), name="<simulated>")
+    return Verdict(report.violated, report, trace)
+
+
+@dataclass
+class Finding:
+    """A shrunk counterexample."""
+
+    property: str
+    violated: list[str]
+    schedule: Schedule
+    trace: bytes
+    report_text: str
+    found_after_examples: int
+    found_after_seconds: float
+    shrink_seconds: float
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def events(self) -> int:
+        return self.trace.count(b"\n") - 1
+
+    @property
+    def schedule_steps(self) -> int:
+        """How big the schedule is: timed faults plus message faults."""
+        return len(self.schedule.faults) + len(self.schedule.message_faults)
+
+
+@dataclass
+class HuntResult:
+    """What a campaign did."""
+
+    seed: int
+    examples: int = 0
+    events: int = 0
+    seconds: float = 0.0
+    finding: Finding | None = None
+
+
+class _TimeUp(Exception):
+    pass
+
+
+def hunt(
+    *,
+    seed: int,
+    nodes: int | None = None,
+    mutant: str | None = None,
+    examples: int = 100,
+    seconds: float | None = None,
+    steps: int = 3000,
+    generator: str = "random",
+    want: frozenset[str] | None = None,
+    shrink: bool = True,
+    on_example: Callable[[int, int, bool], None] | None = None,
+) -> HuntResult:
+    """Search schedules for one that violates a property, then shrink it.
+
+    ``want`` restricts which properties count as a hit (default: any; with a mutant, the
+    properties that mutant is expected to break, so shrinking cannot wander to another bug).
+    ``on_example(examples, events, found)`` is called after every example (progress bars).
+    """
+    mutants = check_mutants([mutant] if mutant else [])
+    if want is None and mutant is not None:
+        want = EXPECTED[mutant]
+    result = HuntResult(seed=seed)
+    started = time.monotonic()
+    first_hit: list[tuple[int, float]] = []
+
+    def violates(schedule: Schedule) -> bool:
+        verdict = judge(schedule)
+        result.examples += 1
+        result.events += verdict.trace.count(b"\n") - 1
+        hit = bool(set(verdict.violated) & want) if want else bool(verdict.violated)
+        if hit and not first_hit:
+            first_hit.append((result.examples, time.monotonic() - started))
+        if on_example is not None:
+            on_example(result.examples, result.events, bool(first_hit))
+        if not first_hit and seconds is not None and time.monotonic() - started > seconds:
+            raise _TimeUp
+        return hit
+
+    strategy = schedules(nodes=nodes, steps=steps, mutants=tuple(sorted(mutants)),
+                         generator=generator)
+    phases = [Phase.generate, Phase.shrink] if shrink else [Phase.generate]
+    config = settings(
+        max_examples=10**9 if seconds is not None else examples, database=None, deadline=None,
+        phases=phases, suppress_health_check=list(HealthCheck),
+    )
+    try:
+        minimal = find(strategy, violates, settings=config, random=random.Random(seed))
+    except (NoSuchExample, Unsatisfiable, _TimeUp):
+        minimal = None
+    if minimal is not None:
+        minimal = _shortest_run(minimal, want)
+    result.seconds = time.monotonic() - started
+    if minimal is not None:
+        verdict = judge(minimal)
+        hits = [p for p in verdict.violated if not want or p in want]
+        examples_to_hit, seconds_to_hit = first_hit[0]
+        result.finding = Finding(
+            property=hits[0], violated=verdict.violated, schedule=minimal, trace=verdict.trace,
+            report_text=verdict.report.to_text(), found_after_examples=examples_to_hit,
+            found_after_seconds=seconds_to_hit, shrink_seconds=result.seconds - seconds_to_hit,
+        )
+    return result
+
+
+def _shortest_run(schedule: Schedule, want: frozenset[str] | None) -> Schedule:
+    """Cut the run at the first step where the violation shows. A run's prefix does not depend
+    on its length, so a binary search over ``steps`` finds the shortest failing run."""
+
+    def fails(steps: int) -> bool:
+        violated = judge(replace(schedule, steps=steps)).violated
+        return bool(set(violated) & want) if want else bool(violated)
+
+    low, high = 0, schedule.steps  # fails(high) holds; find the least such
+    while low + 1 < high:
+        mid = (low + high) // 2
+        if fails(mid):
+            high = mid
+        else:
+            low = mid
+    return replace(schedule, steps=high)
+
+
+def save_finding(finding: Finding, out_dir: Path, mutant: str | None, seed: int) -> list[Path]:
+    """Write the shrunk schedule and its trace under ``out_dir`` with a name that says the
+    mutant and the property; returns the paths. Existing files are never overwritten."""
+    stem = f"{mutant or 'reference'}--{finding.property}--{finding.schedule.nodes}n-seed{seed}"
+    paths = [out_dir / f"{stem}.schedule.json", out_dir / f"{stem}.jsonl",
+             out_dir / f"{stem}.report.txt"]
+    n = 1
+    while any(p.exists() for p in paths):
+        n += 1
+        paths = [out_dir / f"{stem}-{n}{p.name[len(stem):]}" for p in paths[:3]]
+    payload = [orjson.dumps(finding.schedule.to_json(), option=orjson.OPT_INDENT_2) + b"\n",
+               finding.trace, finding.report_text.encode() + b"\n"]
+    for path, data in zip(paths, payload, strict=True):
+        with atomic_output(path) as f:
+            f.write(data)
+    finding.files = paths
+    return paths
+
+
+def replay(schedule: Schedule) -> Verdict:
+    """Run a saved schedule again (what ``raftref sim --schedule`` does, plus the check)."""
+    return judge(replace(schedule))
