@@ -1,0 +1,351 @@
+"""The checking loop: events in, node state rebuilt, property hooks called, a report out.
+
+State follows spec/PROPERTIES.md, "How state is rebuilt from events": term, role, vote and
+commit are the latest event's fields; the log follows start, append and truncate. The engine
+also enforces what makes a trace usable at all (a node's first event is its start, a crash is
+followed by a start with ``restart: true``, appends are contiguous, ...): breaking those is a
+:class:`TraceError`, not a property violation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from checker.errors import TraceError
+from checker.properties import ALL_PROPERTIES, PROPERTY_NAMES, Context, Property
+from checker.reader import FileSource, MemorySource, Source, TraceFile, merge
+from checker.report import CheckReport
+from checker.schema import KINDS
+from checker.state import (
+    Ledger,
+    Loc,
+    Log,
+    MessageRegistry,
+    NodeState,
+    chain_hash,
+    entry_key,
+    message_digest,
+)
+
+INBOX_LIMIT = 256  # unanswered requests remembered per node
+REQUESTS = frozenset({"RequestVote", "AppendEntries"})
+
+Hook = Callable[..., None]
+
+
+class UnknownPropertyError(ValueError):
+    """--only/--skip named a property that does not exist."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown property {name!r}; valid names: {', '.join(PROPERTY_NAMES)}")
+        self.name = name
+
+
+def select_properties(only: Iterable[str] | None = None,
+                      skip: Iterable[str] | None = None) -> list[type[Property]]:
+    """The properties to check, in spec order: ``only`` (default all) minus ``skip``."""
+    only_set = set(only) if only else set(PROPERTY_NAMES)
+    skip_set = set(skip or ())
+    for name in sorted(only_set | skip_set):
+        if name not in PROPERTY_NAMES:
+            raise UnknownPropertyError(name)
+    return [p for p in ALL_PROPERTIES if p.name in only_set and p.name not in skip_set]
+
+
+class Engine:
+    """Checks the events of ``files`` (one file, or several merged) against ``properties``."""
+
+    def __init__(self, files: list[TraceFile], properties: list[type[Property]],
+                 message_window: int = 1 << 16) -> None:
+        self.files = files
+        self.sources: list[Source] = [f.source for f in files]
+        first = files[0]
+        for other in files[1:]:
+            if other.nodes != first.nodes:
+                raise TraceError(other.name, 1, "nodes",
+                                 f"{sorted(other.nodes)} differs from {first.name}'s "
+                                 f"{sorted(first.nodes)}: files checked together describe one "
+                                 "cluster")
+        self.nodes = {name: NodeState(name) for name in first.header["nodes"]}
+        self.ledger = Ledger()
+        self.registry = MessageRegistry(message_window)
+        self.ctx = Context(self.nodes, self.sources, self.ledger, self.registry)
+        self.props = [cls(self.ctx) for cls in properties]
+        self.need_digest = any(p.name == "MessageRules" for p in self.props)
+        hooks: dict[str, list[Hook]] = {}
+        for prop in self.props:
+            for name in prop.hooks():
+                hooks.setdefault(name, []).append(getattr(prop, name))
+        get = hooks.get
+        self._on_term = get("on_term", [])
+        self._on_vote = get("on_vote", [])
+        self._on_leader = get("on_leader", [])
+        self._on_entry = get("on_entry", [])
+        self._on_truncate = get("on_truncate", [])
+        self._on_commit = get("on_commit", [])
+        self._on_apply = get("on_apply", [])
+        self._on_start = get("on_start", [])
+        self._on_send = get("on_send", [])
+        self._on_receive = get("on_receive", [])
+        self.counts = dict.fromkeys(KINDS, 0)
+        self._handlers: dict[str, Callable[[NodeState, dict[str, Any], Loc], None]] = {
+            "start": self._start, "crash": self._crash, "vote": self._vote,
+            "append": self._append, "truncate": self._truncate, "commit": self._commit,
+            "apply": self._apply, "send": self._send, "receive": self._receive,
+        }
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> CheckReport:
+        try:
+            for ev, loc in merge(self.files, self.registry.known):
+                self.step(ev, loc)
+        finally:
+            for source in self.sources:
+                source.close()
+        return self.report()
+
+    def report(self) -> CheckReport:
+        events = sum(self.counts.values())
+        report = CheckReport(files=[s.name for s in self.sources], events=events)
+        for prop in self.props:
+            kinds = prop.kinds
+            prop.result.evaluated = (events if kinds is None
+                                     else sum(self.counts[k] for k in kinds))
+            report.properties.append(prop.result)
+        if self.registry.forgotten:
+            report.notes.append(f"{self.registry.forgotten} sent messages were still undelivered "
+                                "beyond the message window and were forgotten; receives of "
+                                "unknown messages were not reported after that")
+        return report
+
+    def error(self, loc: Loc, field: str | None, message: str) -> TraceError:
+        return TraceError(self.sources[loc[0]].name, loc[1], field, message)
+
+    def step(self, ev: dict[str, Any], loc: Loc) -> None:
+        """Apply one event: common state fields, then what its kind does, then role/commit."""
+        n = self.nodes[ev["node"]]
+        kind = ev["kind"]
+        self.counts[kind] += 1
+        if kind == "drop":
+            # Written by the network for the addressee, possibly while it is down: it changes
+            # no node state; the message will not be received.
+            self.registry.settle(ev["msg"]["id"])
+            return
+        if n.crashed or not n.started:
+            if kind != "start":
+                self._not_running(n, kind, loc)
+        term = ev["term"]
+        vote = ev["vote"]
+        if term != n.term:
+            for hook in self._on_term:
+                hook(n, term, loc)
+            n.term = term
+            n.term_loc = loc
+            if vote is not None:
+                for hook in self._on_vote:
+                    hook(n, term, vote, loc)
+            n.vote = vote
+        elif vote != n.vote:
+            if vote is not None:
+                for hook in self._on_vote:
+                    hook(n, term, vote, loc)
+            n.vote = vote
+        handler = self._handlers.get(kind)
+        if handler is not None:
+            handler(n, ev, loc)
+        role = ev["role"]
+        if role != n.role:
+            n.role = role
+            if role == "leader":
+                n.lead_term = term
+                n.lead_loc = loc
+                for hook in self._on_leader:
+                    hook(n, loc)
+        commit = ev["commit"]
+        if commit != n.commit:
+            old = n.commit
+            n.commit = commit
+            if commit > old:
+                n.commit_loc = loc
+                for hook in self._on_commit:
+                    hook(n, old, commit, loc)
+        n.last_loc = loc
+
+    def _not_running(self, n: NodeState, kind: str, loc: Loc) -> None:
+        if n.crashed:
+            where = n.snapshot.loc[1] if n.snapshot else "?"
+            raise self.error(loc, "kind", f"{n.name} crashed (line {where}); its next event must "
+                                          f"be a start with restart: true, not {kind}")
+        raise self.error(loc, "kind", f"the first event of {n.name} must be its start, not "
+                                      f"{kind}")
+
+    # ------------------------------------------------------------------ per kind
+
+    def _start(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
+        """The node (re)starts from its persisted term, vote and log."""
+        if n.crashed and not ev["restart"]:
+            raise self.error(loc, "restart", f"{n.name} crashed before: its start must have "
+                                             "restart: true")
+        snapshot = n.snapshot if n.crashed else (
+            n.take_snapshot(n.last_loc) if n.started and n.last_loc else None)
+        old_log = n.log
+        log = Log()
+        parent = log.last_hash
+        register = self.ledger.register
+        for i, entry in enumerate(ev["log"], start=1):
+            key = entry_key(entry)
+            h = chain_hash(parent, key)
+            log.keys.append(key)
+            log.chain.append(h)
+            log.locs.append(loc)
+            register(parent, i, key, h, loc)
+            for hook in self._on_entry:
+                hook(n, i, key, h, loc)
+            parent = h
+        n.log = log
+        if n.started:
+            n.replay_from = 1
+        n.started = True
+        n.crashed = False
+        n.snapshot = None
+        n.lead_term = None
+        n.role = "follower"  # the generic role update then applies the start's own role
+        n.inbox.clear()
+        for hook in self._on_start:
+            hook(n, ev, loc, snapshot, old_log)
+
+    def _crash(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
+        n.snapshot = n.take_snapshot(loc)
+        n.crashed = True
+        n.inbox.clear()
+
+    def _vote(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
+        candidate = ev["candidate"]
+        if ev["vote"] != candidate:
+            raise self.error(loc, "vote", f"a vote for {candidate} must leave vote = "
+                                          f"\"{candidate}\", not {ev['vote']!r}")
+        for hook in self._on_vote:
+            hook(n, ev["term"], candidate, loc)
+
+    def _append(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
+        """Entries written at index, index+1, ...; the log held index-1 entries before."""
+        index = ev["index"]
+        log = n.log
+        length = len(log)
+        if index != length + 1:
+            if index > length + 1:
+                raise self.error(loc, "index", f"append at index {index} but {n.name}'s log "
+                                               f"holds {length} entries (the next is "
+                                               f"{length + 1}): logs have no holes")
+            if not n.leading:
+                raise self.error(loc, "index", f"append at index {index} but {n.name}'s log "
+                                               f"holds {length} entries: a truncate at "
+                                               f"{index} must come first")
+            for hook in self._on_truncate:  # a leader overwriting: LeaderAppendOnly reports it
+                hook(n, index, loc, True)
+            log.truncate(index)
+        parent = log.last_hash
+        keys, chain, locs = log.keys, log.chain, log.locs
+        register = self.ledger.register
+        on_entry = self._on_entry
+        for i, entry in enumerate(ev["entries"], start=index):
+            key = entry_key(entry)
+            h = chain_hash(parent, key)
+            keys.append(key)
+            chain.append(h)
+            locs.append(loc)
+            register(parent, i, key, h, loc)
+            for hook in on_entry:
+                hook(n, i, key, h, loc)
+            parent = h
+
+    def _truncate(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
+        index = ev["index"]
+        length = len(n.log)
+        if index > length + 1:
+            raise self.error(loc, "index", f"truncate at index {index} but {n.name}'s log holds "
+                                           f"only {length} entries")
+        for hook in self._on_truncate:
+            hook(n, index, loc, False)
+        n.log.truncate(index)
+
+    def _commit(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
+        if ev["index"] != ev["commit"]:
+            raise self.error(loc, "index", f"a commit to index {ev['index']} must leave "
+                                           f"commit = {ev['index']}, not {ev['commit']}")
+
+    def _apply(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
+        index = ev["index"]
+        if self._on_apply:
+            key = entry_key(ev["entry"])
+            commit = ev["commit"]
+            for hook in self._on_apply:
+                hook(n, index, key, loc, commit)
+        n.applied = index
+        n.replay_from = None
+        n.apply_loc = loc
+
+    def _send(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
+        msg = ev["msg"]
+        if msg["from"] != n.name:
+            raise self.error(loc, "msg.from", f"{n.name} sends a message from {msg['from']}")
+        digest = message_digest(msg) if self.need_digest else 0
+        earlier = self.registry.sent(msg["id"], digest, loc)
+        reply_to = msg.get("reply_to")
+        request = n.inbox.pop(reply_to, None) if reply_to is not None else None
+        for hook in self._on_send:
+            hook(n, msg, loc, request, earlier)
+
+    def _receive(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
+        msg = ev["msg"]
+        if msg["to"] != n.name:
+            raise self.error(loc, "msg.to", f"{n.name} receives a message addressed to "
+                                            f"{msg['to']}")
+        digest = message_digest(msg) if self.need_digest else 0
+        sent = self.registry.settle(msg["id"])
+        for hook in self._on_receive:
+            hook(n, msg, loc, sent, digest)
+        if msg["type"] in REQUESTS:
+            inbox = n.inbox
+            inbox[msg["id"]] = (msg, loc)
+            if len(inbox) > INBOX_LIMIT:
+                inbox.popitem(last=False)
+
+
+def _open(paths: list[str | Path]) -> list[TraceFile]:
+    seen: dict[Path, str] = {}
+    files = []
+    for i, path in enumerate(paths):
+        try:
+            resolved = Path(path).resolve()
+        except OSError:
+            resolved = Path(path)
+        if resolved in seen:
+            raise TraceError(str(path), 0, None, f"is given twice (also as {seen[resolved]})")
+        seen[resolved] = str(path)
+        files.append(TraceFile(FileSource(path), i))
+    return files
+
+
+def check_files(paths: Iterable[str | Path], only: Iterable[str] | None = None,
+                skip: Iterable[str] | None = None) -> CheckReport:
+    """Check one trace file, or several (one per process) merged; see spec/PROPERTIES.md.
+
+    Raises TraceError for unusable input and UnknownPropertyError for a bad property name.
+    """
+    properties = select_properties(only, skip)
+    path_list = list(paths)
+    if not path_list:
+        raise ValueError("no trace files given")
+    return Engine(_open(path_list), properties).run()
+
+
+def check_lines(lines: Iterable[str | bytes], name: str = "<memory>",
+                only: Iterable[str] | None = None,
+                skip: Iterable[str] | None = None) -> CheckReport:
+    """Check a trace given as lines (with or without their newlines): for tests."""
+    properties = select_properties(only, skip)
+    return Engine([TraceFile(MemorySource(lines, name), 0)], properties).run()

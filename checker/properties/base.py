@@ -1,0 +1,90 @@
+"""What every property shares: its identity, its hooks, and how it reports a violation.
+
+The engine (checker/engine.py) rebuilds node state from events and calls, for each enabled
+property, only the hooks that property defines:
+
+- ``on_term(n, new_term, loc)``: the node's term is about to change (``n.term`` is the old one).
+- ``on_vote(n, term, candidate, loc)``: the node shows a vote for ``candidate`` in ``term``.
+- ``on_leader(n, loc)``: the node became leader of ``n.term`` (a ``role`` event).
+- ``on_entry(n, index, key, h, loc)``: an entry was written at ``index`` (chain hash ``h``).
+- ``on_truncate(n, index, loc, by_append)``: entries from ``index`` on are about to go.
+- ``on_commit(n, old, new, loc)``: the commit index rose from ``old`` to ``new``.
+- ``on_apply(n, index, key, loc, commit)``: entry ``key`` applied at ``index`` (before
+  ``n.applied`` moves).
+- ``on_start(n, ev, loc, snapshot, old_log)``: the node (re)started with a new log.
+- ``on_send(n, msg, loc, request, earlier)``: a send; ``request`` is the received request a
+  response answers, ``earlier`` an earlier send with the same id.
+- ``on_receive(n, msg, loc, sent, digest)``: a receive; ``sent`` is its send (digest, loc) or None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from checker.reader import Source
+from checker.report import CitedLine, PropertyResult, Violation
+from checker.state import Ledger, Loc, MessageRegistry, NodeState
+
+MAX_VIOLATIONS = 100  # per property; further ones are counted, not listed
+
+HOOKS = ("on_term", "on_vote", "on_leader", "on_entry", "on_truncate", "on_commit", "on_apply",
+         "on_start", "on_send", "on_receive")
+
+
+class Context:
+    """What properties may read: the cluster, the shared ledgers, and the sources to cite."""
+
+    def __init__(self, nodes: dict[str, NodeState], sources: list[Source], ledger: Ledger,
+                 registry: MessageRegistry) -> None:
+        self.nodes = nodes
+        self.cluster_size = len(nodes)
+        self.sources = sources
+        self.ledger = ledger
+        self.registry = registry
+
+    def cite(self, locs: Iterable[Loc | None]) -> tuple[CitedLine, ...]:
+        """The cited lines, each once, in file and line order."""
+        unique = sorted({loc for loc in locs if loc is not None})
+        return tuple(CitedLine(self.sources[s].name, line, self.sources[s].text(line, offset))
+                     for s, line, offset in unique)
+
+
+class Property:
+    """One property of spec/PROPERTIES.md, evaluated incrementally as events arrive."""
+
+    name: ClassVar[str] = ""
+    statement: ClassVar[str] = ""
+    reference: ClassVar[str] = ""
+    #: Event kinds this property evaluates (None: every event), for the evaluated count.
+    kinds: ClassVar[frozenset[str] | None] = None
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.result = PropertyResult(self.name, self.statement, self.reference)
+        self._reported: set[Any] = set()
+
+    def violate(self, key: Any, explanation: str, *locs: Loc | None) -> None:
+        """Report a violation once per distinct ``key``, citing the lines at ``locs``."""
+        if key in self._reported:
+            return
+        result = self.result
+        if len(result.violations) >= MAX_VIOLATIONS:
+            result.truncated += 1
+            return
+        self._reported.add(key)
+        result.violations.append(
+            Violation(self.name, self.statement, explanation, self.ctx.cite(locs)))
+
+    @classmethod
+    def hooks(cls) -> list[str]:
+        """The hook names this property defines."""
+        return [h for h in HOOKS if callable(getattr(cls, h, None))]
+
+
+def describe_entry(key: tuple[int, bytes]) -> str:
+    """An entry key as a person reads it: (term 3, data {"k":1})."""
+    data = key[1].decode("utf-8", "replace")
+    if len(data) > 80:
+        data = data[:77] + "..."
+    return f"(term {key[0]}, data {data})"

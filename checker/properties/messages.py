@@ -1,0 +1,97 @@
+"""MessageRules: messages are real, and replies follow Figure 2's receiver rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checker.properties.base import Property
+from checker.properties.predicates import append_reply_ok, log_up_to_date, vote_reply_ok
+from checker.state import Loc, NodeState, message_digest
+
+ANSWERS = {"RequestVoteResponse": "RequestVote", "AppendEntriesResponse": "AppendEntries"}
+
+
+class MessageRules(Property):
+    """Figure 2, RequestVote and AppendEntries receiver rules; §5.4.1 for "up-to-date".
+
+    A receive must match a send (same id, same content). A reply is judged against the request
+    it names in ``reply_to``, as the replying node received it, and the node's log when it
+    replies. Memory: a bounded window of sent messages (checker/state.py, MessageRegistry) and
+    a bounded inbox of unanswered requests per node.
+    """
+
+    name = "MessageRules"
+    statement = ("Every `receive` matches an earlier `send` with the same message id and content "
+                 "(no invented or altered messages); and a reply obeys Figure 2's receiver rules "
+                 "for the request it answers: no vote granted to a candidate of a stale term or "
+                 "with a log less up-to-date than the voter's (§5.4.1); no AppendEntries success "
+                 "when the log has no entry matching `prev_log_index`/`prev_log_term`; a reply "
+                 "never carries a term lower than the request's.")
+    reference = "Figure 2, receiver rules; §5.4.1"
+    kinds = frozenset({"send", "receive"})
+
+    def on_receive(self, n: NodeState, msg: dict[str, Any], loc: Loc,
+                   sent: tuple[int, Loc] | None, digest: int) -> None:
+        if sent is None:
+            if self.ctx.registry.forgotten == 0:
+                self.violate(("unsent", msg["id"]),
+                             f"{n.name} received message {msg['id']} ({msg['type']} from "
+                             f"{msg['from']}) that was never sent", loc)
+        elif sent[0] != digest:
+            self.violate(("altered", msg["id"]),
+                         f"{n.name} received message {msg['id']} with content other than what "
+                         f"{msg['from']} sent", sent[1], loc)
+
+    def on_send(self, n: NodeState, msg: dict[str, Any], loc: Loc,
+                request: tuple[dict[str, Any], Loc] | None,
+                earlier: tuple[int, Loc] | None) -> None:
+        if earlier is not None and earlier[0] != message_digest(msg):
+            self.violate(("reused", msg["id"]),
+                         f"{n.name} sent a message with id {msg['id']}, already used by another "
+                         "message (ids are unique)", earlier[1], loc)
+        if request is None:
+            return
+        req, req_loc = request
+        kind = msg["type"]
+        if ANSWERS.get(kind) != req["type"]:
+            self.violate(("kind", loc), f"{n.name} answered {req['type']} {req['id']} with a "
+                                        f"{kind}", req_loc, loc)
+            return
+        log = n.log
+        if kind == "RequestVoteResponse":
+            up_to_date = log_up_to_date(req["last_log_term"], req["last_log_index"],
+                                        log.last_term, len(log))
+            if vote_reply_ok(msg["granted"], req["term"], msg["term"], up_to_date):
+                return
+            if msg["term"] < req["term"]:
+                why = f"its term {msg['term']} is lower than the request's {req['term']}"
+            elif msg["term"] != req["term"]:
+                why = (f"it granted a vote to {req['from']} of stale term {req['term']} "
+                       f"(its own term is {msg['term']}; Figure 2, RequestVote rule 1)")
+            else:
+                why = (f"it granted a vote to {req['from']}, whose log (last term "
+                       f"{req['last_log_term']}, index {req['last_log_index']}) is less "
+                       f"up-to-date than its own (last term {log.last_term}, index {len(log)}; "
+                       "§5.4.1)")
+            cited = [req_loc, loc, log.locs[-1] if len(log) else None]
+        else:
+            prev = req["prev_log_index"]
+            at_prev = log.term_at(prev)
+            if append_reply_ok(msg["success"], req["term"], msg["term"], at_prev,
+                               req["prev_log_term"]):
+                return
+            if msg["term"] < req["term"]:
+                why = f"its term {msg['term']} is lower than the request's {req['term']}"
+            elif msg["term"] != req["term"]:
+                why = (f"it reported success to a leader of stale term {req['term']} (its own "
+                       f"term is {msg['term']}; Figure 2, AppendEntries rule 1)")
+            else:
+                held = "no entry" if at_prev is None else f"an entry of term {at_prev}"
+                why = (f"it reported success although its log holds {held} at prev_log_index "
+                       f"{prev}, not one of prev_log_term {req['prev_log_term']} (Figure 2, "
+                       "AppendEntries rule 2)")
+            cited = [req_loc, loc]
+            if at_prev is not None and prev > 0:
+                cited.append(log.locs[prev - 1])
+        self.violate(("reply", loc), f"{n.name}'s {kind} {msg['id']} to {req['id']} breaks a "
+                                     f"receiver rule: {why}", *cited)

@@ -1,0 +1,212 @@
+"""Per-node state rebuilt from events (spec/PROPERTIES.md, "How state is rebuilt from events").
+
+Memory follows the cluster's state, not the trace's length: a log is kept as entry keys and
+chained hashes (entry ``i``'s hash covers entries ``1..i``, so two logs agree up to ``i`` exactly
+when their hashes at ``i`` match), and past events are not kept. What a violation report must
+cite is kept as a :data:`Loc` (file, line number, byte offset), from which the line's text is
+read back when a violation is reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+#: Where an event is: (index of its source file, 1-based line number, byte offset of the line).
+Loc = tuple[int, int, int]
+#: A log entry as compared by the checker: (term, data serialized with sorted keys).
+EntryKey = tuple[int, bytes]
+
+ROOT = b"\x00" * 8  # the chain hash of the empty log
+_SORT = orjson.OPT_SORT_KEYS
+
+
+def entry_key(entry: dict[str, Any]) -> EntryKey:
+    """Two entries are identical when their terms and their data (as JSON) are equal."""
+    return (entry["term"], orjson.dumps(entry["data"], option=_SORT))
+
+
+def chain_hash(parent: bytes, key: EntryKey) -> bytes:
+    """The hash of a log ending in ``key`` whose prefix hashes to ``parent`` (deterministic)."""
+    return hashlib.blake2b(parent + b"%d|" % key[0] + key[1], digest_size=8).digest()
+
+
+def message_digest(msg: dict[str, Any]) -> int:
+    """A fingerprint of a message's content, to match a receive with its send."""
+    return hash(orjson.dumps(msg, option=_SORT))
+
+
+class Log:
+    """A node's log as parallel lists: entry keys, chain hashes, and where each was written."""
+
+    __slots__ = ("keys", "chain", "locs")
+
+    def __init__(self) -> None:
+        self.keys: list[EntryKey] = []
+        self.chain: list[bytes] = []
+        self.locs: list[Loc] = []
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def term_at(self, index: int) -> int | None:
+        """The term of entry ``index`` (0 for index 0, None past the end)."""
+        if index == 0:
+            return 0
+        if index > len(self.keys):
+            return None
+        return self.keys[index - 1][0]
+
+    def hash_at(self, index: int) -> bytes:
+        return self.chain[index - 1] if index else ROOT
+
+    @property
+    def last_term(self) -> int:
+        return self.keys[-1][0] if self.keys else 0
+
+    @property
+    def last_hash(self) -> bytes:
+        return self.chain[-1] if self.chain else ROOT
+
+    def truncate(self, index: int) -> None:
+        """Remove entries ``index`` and after."""
+        del self.keys[index - 1 :]
+        del self.chain[index - 1 :]
+        del self.locs[index - 1 :]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a node had when it crashed: the durable state its restart must show."""
+
+    term: int
+    vote: str | None
+    length: int
+    last_hash: bytes
+    loc: Loc
+
+
+class NodeState:
+    """One node, as its events describe it. Fields after the latest event (term, role, vote,
+    commit are the event's own fields; the log follows start/append/truncate)."""
+
+    __slots__ = ("name", "term", "role", "vote", "commit", "log", "applied", "replay_from",
+                 "started", "crashed", "snapshot", "lead_term", "lead_loc", "term_loc",
+                 "commit_loc", "apply_loc", "last_loc", "inbox")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.term = 0
+        self.role = "follower"
+        self.vote: str | None = None
+        self.commit = 0
+        self.log = Log()
+        self.applied = 0  # index of the last applied entry (lastApplied, Figure 2)
+        self.replay_from: int | None = None  # after a restart, apply may restart at 1
+        self.started = False
+        self.crashed = False
+        self.snapshot: Snapshot | None = None
+        self.lead_term: int | None = None  # the term this node was elected leader in
+        self.lead_loc: Loc | None = None
+        self.term_loc: Loc | None = None
+        self.commit_loc: Loc | None = None
+        self.apply_loc: Loc | None = None
+        self.last_loc: Loc | None = None
+        # Requests received and not yet answered: msg id -> (msg, loc); bounded.
+        self.inbox: OrderedDict[str, tuple[dict[str, Any], Loc]] = OrderedDict()
+
+    @property
+    def leading(self) -> bool:
+        """Leader of its current term (a ``term`` event may show a transient leader of a newer
+        term before its ``role`` event steps it down; that is not leading)."""
+        return self.role == "leader" and self.lead_term == self.term
+
+    def take_snapshot(self, loc: Loc) -> Snapshot:
+        return Snapshot(self.term, self.vote, len(self.log), self.log.last_hash, loc)
+
+
+class Ledger:
+    """Every distinct log prefix ever written, by chain hash: hash -> (parent hash, index, entry
+    key, loc of the event that first wrote it, skip hash). Bounded by the distinct entries the
+    cluster ever created, it lets a check find the hash at any earlier index of a log it only
+    knows by (length, last hash). The skip hash is the ancestor at ``index & (index - 1)``, so a
+    walk back takes O(log n) steps, not O(n)."""
+
+    __slots__ = ("parents",)
+
+    def __init__(self) -> None:
+        self.parents: dict[bytes, tuple[bytes, int, EntryKey, Loc, bytes]] = {}
+
+    def register(self, parent: bytes, index: int, key: EntryKey, h: bytes, loc: Loc) -> None:
+        if h not in self.parents:
+            skip = self.ancestor(parent, index - 1, index & (index - 1))
+            assert skip is not None
+            self.parents[h] = (parent, index, key, loc, skip)
+
+    def ancestor(self, h: bytes, length: int, index: int) -> bytes | None:
+        """The hash at ``index`` of the log of ``length`` entries ending in ``h``."""
+        if index > length or index < 0:
+            return None
+        parents = self.parents
+        while length > index:
+            record = parents[h]
+            jump = length & (length - 1)
+            if jump >= index:
+                h, length = record[4], jump
+            else:
+                h, length = record[0], length - 1
+        return h
+
+    def first_difference(self, a: bytes, b: bytes) -> tuple[bytes, bytes]:
+        """Walk two different prefixes of equal length back to their first differing entries."""
+        parents = self.parents
+        while True:
+            pa, pb = parents[a][0], parents[b][0]
+            if pa == pb:
+                return a, b
+            a, b = pa, pb
+
+
+class MessageRegistry:
+    """Sent messages, to match every receive with its send (id and content).
+
+    Bounded: a message leaves ``pending`` when first received or dropped and moves to
+    ``settled``, a window of the last ``window`` settled messages that still matches a duplicate
+    delivery. If more than ``window`` messages are pending at once the oldest are forgotten and
+    ``forgotten`` counts them; an unknown receive is then not reported (it may be one of them).
+    """
+
+    __slots__ = ("pending", "settled", "window", "forgotten")
+
+    def __init__(self, window: int = 1 << 16) -> None:
+        self.pending: dict[str, tuple[int, Loc]] = {}
+        self.settled: OrderedDict[str, tuple[int, Loc]] = OrderedDict()
+        self.window = window
+        self.forgotten = 0
+
+    def sent(self, msg_id: str, digest: int, loc: Loc) -> tuple[int, Loc] | None:
+        """Record a send; returns an earlier send with the same id, if any."""
+        earlier = self.pending.get(msg_id) or self.settled.get(msg_id)
+        if earlier is None:
+            self.pending[msg_id] = (digest, loc)
+            if len(self.pending) > self.window * 16:
+                del self.pending[next(iter(self.pending))]
+                self.forgotten += 1
+        return earlier
+
+    def known(self, msg_id: str) -> bool:
+        return msg_id in self.pending or msg_id in self.settled
+
+    def settle(self, msg_id: str) -> tuple[int, Loc] | None:
+        """A receive or drop of ``msg_id``: its send, or None if never seen."""
+        record = self.pending.pop(msg_id, None)
+        if record is None:
+            return self.settled.get(msg_id)
+        self.settled[msg_id] = record
+        if len(self.settled) > self.window:
+            self.settled.popitem(last=False)
+        return record
