@@ -378,7 +378,10 @@ class Node:
             # Fig2 Leaders rule 3.1: if successful, update nextIndex and matchIndex.
             if msg.match_index > self.match_index[peer]:
                 self.match_index[peer] = msg.match_index
-            self.next_index[peer] = max(self.next_index[peer], self.match_index[peer] + 1)
+            # Capped at the log's end: only a stale reply (stale-reply-match) can claim more than
+            # this leader's log holds, and nextIndex past it has no prevLogTerm to send.
+            self.next_index[peer] = min(max(self.next_index[peer], self.match_index[peer] + 1),
+                                        self.log.last_index + 1)
             self._advance_leader_commit()
             if self.next_index[peer] <= self.log.last_index:
                 self._send_append_entries(peer)
