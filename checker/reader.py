@@ -16,7 +16,7 @@ from typing import IO, Any
 import orjson
 
 from checker.errors import SchemaViolation, TraceError
-from checker.schema import validate_event, validate_line
+from checker.schema import FAST_KIND, ROLES, validate_event, validate_line
 from checker.state import Loc
 
 MAX_LINE = 1 << 20  # 1 MiB: no raft-trace line needs more
@@ -74,51 +74,18 @@ class MemorySource(Source):
 
     def __init__(self, lines: Iterable[str | bytes], name: str) -> None:
         super().__init__(name)
-        self.lines: list[bytes] = [
-            (ln.encode("utf-8", "surrogatepass") if isinstance(ln, str) else bytes(ln))
-            for ln in lines
-        ]
+        self.lines: list[bytes] = []
+        for ln in lines:
+            raw = ln.encode("utf-8", "surrogatepass") if isinstance(ln, str) else bytes(ln)
+            self.lines.append(raw if raw.endswith(b"\n") else raw + b"\n")
+
+    def readline(self) -> Callable[[int], bytes]:
+        """A ``readline(limit)`` over the lines (each returned whole; the reader checks size)."""
+        it = iter(self.lines)
+        return lambda limit: next(it, b"")
 
     def text(self, line: int, offset: int) -> str:
         return self.lines[line - 1].decode("utf-8", "replace").rstrip("\r\n")
-
-
-def _file_lines(source: FileSource) -> Iterator[tuple[bytes, int, int, bool]]:
-    """(raw line, line number, byte offset, ends with newline), bounded by MAX_LINE."""
-    f = source.open()
-    try:
-        offset = 0
-        line_no = 0
-        readline = f.readline
-        while True:
-            try:
-                raw = readline(MAX_LINE + 1)
-            except OSError as exc:
-                raise TraceError(source.name, line_no + 1, None,
-                                 f"cannot read: {exc.strerror or exc}") from None
-            if not raw:
-                return
-            line_no += 1
-            if raw[-1:] != b"\n":
-                if len(raw) > MAX_LINE:
-                    raise TraceError(source.name, line_no, None,
-                                     f"line longer than {MAX_LINE} bytes (1 MiB): not a "
-                                     "raft-trace line")
-                yield raw, line_no, offset, False
-                return
-            yield raw, line_no, offset, True
-            offset += len(raw)
-    finally:
-        f.close()
-
-
-def _memory_lines(source: MemorySource) -> Iterator[tuple[bytes, int, int, bool]]:
-    last = len(source.lines)
-    for i, raw in enumerate(source.lines, start=1):
-        if len(raw) > MAX_LINE + 1:
-            raise TraceError(source.name, i, None,
-                             f"line longer than {MAX_LINE} bytes (1 MiB): not a raft-trace line")
-        yield raw, i, 0, i < last or raw.endswith(b"\n")
 
 
 def _json_error(name: str, raw: bytes, line_no: int, complete: bool,
@@ -147,39 +114,64 @@ class TraceFile:
     def __init__(self, source: Source, index: int) -> None:
         self.source = source
         self.index = index
-        self.events_read = 0
+        self._handle: IO[bytes] | None = None
         if isinstance(source, FileSource):
-            self._lines = _file_lines(source)
+            self._handle = source.open()
+            self._readline: Callable[[int], bytes] = self._handle.readline
         else:
             assert isinstance(source, MemorySource)
-            self._lines = _memory_lines(source)
-        self.header = self._read_header()
+            self._readline = source.readline()
+        self._line_no = 0
+        self._offset = 0
+        try:
+            self.header = self._read_header()
+        except BaseException:
+            self.close()
+            raise
         self.nodes: frozenset[str] = frozenset(self.header["nodes"])
 
     @property
     def name(self) -> str:
         return self.source.name
 
-    def _parse(self, raw: bytes, line_no: int, complete: bool) -> Any:
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+    def _read(self) -> tuple[bytes, bool]:
+        """The next raw line and whether it ends with a newline (b"" at the end)."""
         try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise _json_error(self.name, raw, line_no, complete, exc) from None
+            raw = self._readline(MAX_LINE + 1)
+        except OSError as exc:
+            raise TraceError(self.name, self._line_no + 1, None,
+                             f"cannot read: {exc.strerror or exc}") from None
+        if not raw:
+            return raw, True
+        self._line_no += 1
+        complete = raw[-1:] == b"\n"
+        if not complete and len(raw) > MAX_LINE:
+            raise TraceError(self.name, self._line_no, None,
+                             f"line longer than {MAX_LINE} bytes (1 MiB): not a raft-trace line")
+        return raw, complete
 
     def _read_header(self) -> dict[str, Any]:
-        first = next(self._lines, None)
-        if first is None:
+        raw, complete = self._read()
+        if not raw:
             raise TraceError(self.name, 0, None,
                              "empty file: a raft-trace starts with a header line")
-        raw, line_no, _, complete = first
-        obj = self._parse(raw, line_no, complete)
+        self._offset = len(raw)
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise _json_error(self.name, raw, 1, complete, exc) from None
         try:
             kind = validate_line(obj)
         except SchemaViolation as exc:
             if isinstance(obj, dict) and obj.get("type") == "event":
-                raise TraceError(self.name, 1, None, "missing header: line 1 must be the header "
-                                 '{"type": "header", "format": "raft-trace", ...}') from None
-            raise TraceError(self.name, line_no, exc.field, exc.message) from None
+                kind = "event"
+            else:
+                raise TraceError(self.name, 1, exc.field, exc.message) from None
         if kind != "header":
             raise TraceError(self.name, 1, None, "missing header: line 1 must be the header "
                              '{"type": "header", "format": "raft-trace", ...}')
@@ -187,39 +179,97 @@ class TraceFile:
 
     def events(self) -> Iterator[Event]:
         """Validated events with their locations; raises TraceError on the first bad line."""
+        for batch in self.batches():
+            yield from batch
+
+    def batches(self, size: int = 512) -> Iterator[list[Event]]:
+        """Validated events with their locations, ``size`` at a time (fewer generator switches
+        than one at a time); raises TraceError on the first bad line."""
+        try:
+            yield from self._batches(size)
+        finally:
+            self.close()
+
+    def _batches(self, size: int) -> Iterator[list[Event]]:
         name = self.name
         nodes = self.nodes
         index = self.index
         loads = orjson.loads
+        readline = self._readline
+        limit = MAX_LINE + 1
+        line_no = self._line_no
+        offset = self._offset
         last_seq = -1
-        for raw, line_no, offset, complete in self._lines:
+        roles = ROLES
+        fast_kind = FAST_KIND
+        batch: list[Event] = []
+        append = batch.append
+        while True:
+            if len(batch) >= size:
+                yield batch
+                batch = []
+                append = batch.append
+            try:
+                raw = readline(limit)
+            except OSError as exc:
+                raise TraceError(name, line_no + 1, None,
+                                 f"cannot read: {exc.strerror or exc}") from None
+            if not raw:
+                if batch:
+                    yield batch
+                return
+            line_no += 1
+            complete = raw[-1] == 10  # b"\n"
+            if not complete and len(raw) > MAX_LINE:
+                raise TraceError(name, line_no, None,
+                                 f"line longer than {MAX_LINE} bytes (1 MiB): not a raft-trace "
+                                 "line")
             try:
                 ev = loads(raw)
             except orjson.JSONDecodeError as exc:
                 raise _json_error(name, raw, line_no, complete, exc) from None
+            # The fast path (checker/schema.py, fast_event), inlined: most lines end here.
             try:
-                if type(ev) is dict and ev.get("type") == "event":
-                    validate_event(ev)
-                else:
-                    validate_line(ev)
-                    raise TraceError(name, line_no, None,
-                                     "duplicate header: only line 1 may be a header")
-            except SchemaViolation as exc:
-                raise TraceError(name, line_no, exc.field, exc.message) from None
-            seq = ev["seq"]
-            if seq <= last_seq:
-                raise TraceError(name, line_no, "seq",
-                                 f"must increase within a file: {seq} follows {last_seq}")
-            last_seq = seq
-            if ev["node"] not in nodes:
-                raise TraceError(name, line_no, "node", _not_member(ev["node"], nodes))
-            vote = ev["vote"]
-            if vote is not None and vote not in nodes:
-                raise TraceError(name, line_no, "vote", _not_member(vote, nodes))
-            if "msg" in ev or "candidate" in ev or "leader" in ev:
-                _check_named_nodes(ev, nodes, name, line_no)
-            self.events_read += 1
-            yield ev, (index, line_no, offset)
+                seq = ev["seq"]
+                vote = ev["vote"]
+                term = ev["term"]
+                commit = ev["commit"]
+                ok = (ev["type"] == "event" and type(seq) is int and seq > last_seq
+                      and ev["node"] in nodes and (vote is None or vote in nodes)
+                      and type(term) is int and term >= 0 and type(commit) is int
+                      and commit >= 0 and ev["role"] in roles
+                      and ("note" not in ev or type(ev["note"]) is str)
+                      and fast_kind[ev["kind"]](ev, nodes))
+            except (KeyError, TypeError):
+                ok = False
+            if not ok:
+                self._slow_validate(ev, line_no, last_seq)
+            last_seq = ev["seq"]
+            append((ev, (index, line_no, offset)))
+            offset += len(raw)
+
+    def _slow_validate(self, ev: Any, line_no: int, last_seq: int) -> None:
+        """The full validator and the reader's own checks, raising the precise error."""
+        name = self.name
+        nodes = self.nodes
+        try:
+            if type(ev) is not dict or ev.get("type") != "event":
+                validate_line(ev)
+                raise TraceError(name, line_no, None,
+                                 "duplicate header: only line 1 may be a header")
+            validate_event(ev)
+        except SchemaViolation as exc:
+            raise TraceError(name, line_no, exc.field, exc.message) from None
+        seq = ev["seq"]
+        if seq <= last_seq:
+            raise TraceError(name, line_no, "seq",
+                             f"must increase within a file: {seq} follows {last_seq}")
+        if ev["node"] not in nodes:
+            raise TraceError(name, line_no, "node", _not_member(ev["node"], nodes))
+        vote = ev["vote"]
+        if vote is not None and vote not in nodes:
+            raise TraceError(name, line_no, "vote", _not_member(vote, nodes))
+        _check_named_nodes(ev, nodes, name, line_no)
 
 
 def _not_member(node: str, nodes: frozenset[str]) -> str:
@@ -248,8 +298,11 @@ def merge(files: list[TraceFile], is_sent: Callable[[str], bool]) -> Iterator[Ev
     reports.
     """
     if len(files) == 1:
-        yield from files[0].events()
-        return
+        return (event for batch in files[0].batches() for event in batch)
+    return _merge_many(files, is_sent)
+
+
+def _merge_many(files: list[TraceFile], is_sent: Callable[[str], bool]) -> Iterator[Event]:
     streams = [f.events() for f in files]
     heads: list[Event | None] = [next(s, None) for s in streams]
     while True:

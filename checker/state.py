@@ -10,7 +10,7 @@ read back when a violation is reported.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,11 +33,6 @@ def entry_key(entry: dict[str, Any]) -> EntryKey:
 def chain_hash(parent: bytes, key: EntryKey) -> bytes:
     """The hash of a log ending in ``key`` whose prefix hashes to ``parent`` (deterministic)."""
     return hashlib.blake2b(parent + b"%d|" % key[0] + key[1], digest_size=8).digest()
-
-
-def message_digest(msg: dict[str, Any]) -> int:
-    """A fingerprint of a message's content, to match a receive with its send."""
-    return hash(orjson.dumps(msg, option=_SORT))
 
 
 class Log:
@@ -172,41 +167,53 @@ class Ledger:
 
 
 class MessageRegistry:
-    """Sent messages, to match every receive with its send (id and content).
+    """Sent messages, to match every receive with its send (same id, same content).
 
-    Bounded: a message leaves ``pending`` when first received or dropped and moves to
-    ``settled``, a window of the last ``window`` settled messages that still matches a duplicate
-    delivery. If more than ``window`` messages are pending at once the oldest are forgotten and
-    ``forgotten`` counts them; an unknown receive is then not reported (it may be one of them).
+    Bounded: a message waits in ``pending`` until first received or dropped, then moves to
+    ``settled``, a window of the last ``window`` settled messages (oldest first in ``order``)
+    that still matches a duplicate delivery. At most ``pending_limit`` messages wait at once;
+    beyond that the oldest are forgotten and ``forgotten`` counts them (an unknown receive may
+    then be one of them). Contents are compared as parsed JSON values (Python equality).
+    The engine inlines :meth:`sent` and :meth:`settle` in its hot loop; keep them in step.
     """
 
-    __slots__ = ("pending", "settled", "window", "forgotten")
+    __slots__ = ("pending", "settled", "order", "window", "pending_limit", "forgotten")
 
-    def __init__(self, window: int = 1 << 16) -> None:
-        self.pending: dict[str, tuple[int, Loc]] = {}
-        self.settled: OrderedDict[str, tuple[int, Loc]] = OrderedDict()
+    def __init__(self, window: int = 1 << 12, pending_limit: int = 1 << 15) -> None:
+        self.pending: dict[str, tuple[dict[str, Any], Loc]] = {}
+        self.settled: dict[str, tuple[dict[str, Any], Loc]] = {}
+        self.order: deque[str] = deque()
         self.window = window
+        self.pending_limit = pending_limit
         self.forgotten = 0
 
-    def sent(self, msg_id: str, digest: int, loc: Loc) -> tuple[int, Loc] | None:
+    def sent(self, msg: dict[str, Any], loc: Loc) -> tuple[dict[str, Any], Loc] | None:
         """Record a send; returns an earlier send with the same id, if any."""
-        earlier = self.pending.get(msg_id) or self.settled.get(msg_id)
+        msg_id = msg["id"]
+        pending = self.pending
+        earlier = pending.get(msg_id) or self.settled.get(msg_id)
         if earlier is None:
-            self.pending[msg_id] = (digest, loc)
-            if len(self.pending) > self.window * 16:
-                del self.pending[next(iter(self.pending))]
-                self.forgotten += 1
+            pending[msg_id] = (msg, loc)
+            if len(pending) > self.pending_limit:
+                self.forget()
         return earlier
+
+    def forget(self) -> None:
+        """Drop the oldest pending message (rare: only past ``pending_limit``)."""
+        del self.pending[next(iter(self.pending))]
+        self.forgotten += 1
 
     def known(self, msg_id: str) -> bool:
         return msg_id in self.pending or msg_id in self.settled
 
-    def settle(self, msg_id: str) -> tuple[int, Loc] | None:
+    def settle(self, msg_id: str) -> tuple[dict[str, Any], Loc] | None:
         """A receive or drop of ``msg_id``: its send, or None if never seen."""
         record = self.pending.pop(msg_id, None)
         if record is None:
             return self.settled.get(msg_id)
         self.settled[msg_id] = record
-        if len(self.settled) > self.window:
-            self.settled.popitem(last=False)
+        order = self.order
+        order.append(msg_id)
+        if len(order) > self.window:
+            del self.settled[order.popleft()]
         return record

@@ -12,9 +12,14 @@ property, only the hooks that property defines:
 - ``on_apply(n, index, key, loc, commit)``: entry ``key`` applied at ``index`` (before
   ``n.applied`` moves).
 - ``on_start(n, ev, loc, snapshot, old_log)``: the node (re)started with a new log.
-- ``on_send(n, msg, loc, request, earlier)``: a send; ``request`` is the received request a
-  response answers, ``earlier`` an earlier send with the same id.
-- ``on_receive(n, msg, loc, sent, digest)``: a receive; ``sent`` is its send (digest, loc) or None.
+- ``on_reply(n, msg, loc, request)``: a send that answers ``request`` = (msg, loc), a request
+  this node received (found by the reply's ``reply_to``).
+- ``on_reused_id(n, msg, loc, earlier)``: a send whose id an earlier send (msg, loc) used.
+- ``on_unmatched(n, msg, loc, sent)``: a receive that matches no send: ``sent`` is None (no
+  send with its id) or the send (msg, loc) with that id and other content.
+- ``on_append_response(n, msg, loc)``: a receive of an AppendEntriesResponse.
+
+Hooks are called only for the events they name, so a property pays nothing for the others.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from checker.state import Ledger, Loc, MessageRegistry, NodeState
 MAX_VIOLATIONS = 100  # per property; further ones are counted, not listed
 
 HOOKS = ("on_term", "on_vote", "on_leader", "on_entry", "on_truncate", "on_commit", "on_apply",
-         "on_start", "on_send", "on_receive")
+         "on_start", "on_reply", "on_reused_id", "on_unmatched", "on_append_response")
 
 
 class Context:

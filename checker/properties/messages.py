@@ -6,7 +6,7 @@ from typing import Any
 
 from checker.properties.base import Property
 from checker.properties.predicates import append_reply_ok, log_up_to_date, vote_reply_ok
-from checker.state import Loc, NodeState, message_digest
+from checker.state import Loc, NodeState
 
 ANSWERS = {"RequestVoteResponse": "RequestVote", "AppendEntriesResponse": "AppendEntries"}
 
@@ -30,27 +30,27 @@ class MessageRules(Property):
     reference = "Figure 2, receiver rules; §5.4.1"
     kinds = frozenset({"send", "receive"})
 
-    def on_receive(self, n: NodeState, msg: dict[str, Any], loc: Loc,
-                   sent: tuple[int, Loc] | None, digest: int) -> None:
+    def on_unmatched(self, n: NodeState, msg: dict[str, Any], loc: Loc,
+                     sent: tuple[dict[str, Any], Loc] | None) -> None:
         if sent is None:
             if self.ctx.registry.forgotten == 0:
                 self.violate(("unsent", msg["id"]),
                              f"{n.name} received message {msg['id']} ({msg['type']} from "
                              f"{msg['from']}) that was never sent", loc)
-        elif sent[0] != digest:
+        elif sent[0] != msg:
             self.violate(("altered", msg["id"]),
                          f"{n.name} received message {msg['id']} with content other than what "
                          f"{msg['from']} sent", sent[1], loc)
 
-    def on_send(self, n: NodeState, msg: dict[str, Any], loc: Loc,
-                request: tuple[dict[str, Any], Loc] | None,
-                earlier: tuple[int, Loc] | None) -> None:
-        if earlier is not None and earlier[0] != message_digest(msg):
+    def on_reused_id(self, n: NodeState, msg: dict[str, Any], loc: Loc,
+                     earlier: tuple[dict[str, Any], Loc]) -> None:
+        if earlier[0] != msg:
             self.violate(("reused", msg["id"]),
                          f"{n.name} sent a message with id {msg['id']}, already used by another "
                          "message (ids are unique)", earlier[1], loc)
-        if request is None:
-            return
+
+    def on_reply(self, n: NodeState, msg: dict[str, Any], loc: Loc,
+                 request: tuple[dict[str, Any], Loc]) -> None:
         req, req_loc = request
         kind = msg["type"]
         if ANSWERS.get(kind) != req["type"]:

@@ -76,10 +76,8 @@ class CommitJustified(Property):
     def on_leader(self, n: NodeState, loc: Loc) -> None:
         self.acks[n.name] = {}
 
-    def on_receive(self, n: NodeState, msg: dict[str, Any], loc: Loc, sent: Any,
-                   digest: int) -> None:
-        if (msg["type"] == "AppendEntriesResponse" and msg["success"]
-                and msg["term"] == n.term and n.leading):
+    def on_append_response(self, n: NodeState, msg: dict[str, Any], loc: Loc) -> None:
+        if msg["success"] and msg["term"] == n.term and n.leading:
             acks = self.acks.setdefault(n.name, {})
             best = acks.get(msg["from"])
             if best is None or msg["match_index"] > best[0]:
