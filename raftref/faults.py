@@ -11,7 +11,7 @@ Besides fully generated schedules (``generator="random"``), structured generator
 deep bugs: "lossy-sync" (a reliable, in-order network with a bounded number of faults), "pct" (a
 few priority-change points, PCT style: one node suddenly cut off, so the others race ahead of
 it), "restarts" (crashes that lose whatever was not persisted) and "stale-appends" (delayed and
-duplicated AppendEntries).
+duplicated AppendEntries, replies delayed across elections).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ def network_profiles() -> st.SearchStrategy[NetworkProfile]:
         long_delay=st.sampled_from([0.0, 0.02, 0.05]),
         long_delay_min=st.just(10), long_delay_max=st.integers(10, 40),
         append_duplicate=st.sampled_from([0.0, 0.1]), append_delay=st.sampled_from([0.0, 0.1]),
+        reply_delay=st.sampled_from([0.0, 0.1]),
     )
 
 
@@ -116,9 +117,11 @@ def schedules(draw: st.DrawFn, nodes: int | None = None, steps: int = 3000,
         faults = draw(crashes(n, horizon).filter(lambda fs: len(fs) >= 2))
         targeted = []
     elif generator == "stale-appends":
+        # Stale RPCs: AppendEntries duplicated and held back, replies held back across
+        # elections (partitions and crashes force leadership to move while they are in flight).
         network = NetworkProfile(drop=0.05, reply_drop=0.05, append_duplicate=0.2,
-                                 append_delay=0.2)
-        faults = draw(partitions(n, horizon))
+                                 append_delay=0.2, reply_delay=0.3, long_delay_max=60)
+        faults = draw(partitions(n, horizon)) + draw(crashes(n, horizon))
         targeted = draw(message_faults(steps))
     else:
         raise ValueError(f"unknown generator {generator!r}; choose one of {', '.join(GENERATORS)}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -79,6 +80,7 @@ class HuntResult:
     events: int = 0
     seconds: float = 0.0
     finding: Finding | None = None
+    fault_kinds: Counter[str] = field(default_factory=Counter)
 
 
 class _TimeUp(Exception):
@@ -96,13 +98,16 @@ def hunt(
     generator: str = "random",
     want: frozenset[str] | None = None,
     shrink: bool = True,
+    shrink_seconds: float | None = None,
     on_example: Callable[[int, int, bool], None] | None = None,
 ) -> HuntResult:
     """Search schedules for one that violates a property, then shrink it.
 
     ``want`` restricts which properties count as a hit (default: any; with a mutant, the
     properties that mutant is expected to break, so shrinking cannot wander to another bug).
-    ``on_example(examples, events, found)`` is called after every example (progress bars).
+    ``shrink_seconds`` bounds the time spent shrinking; when it runs out, the smallest failing
+    schedule seen so far is kept. ``on_example(examples, events, found)`` is called after every
+    example (progress bars).
     """
     mutants = check_mutants([mutant] if mutant else [])
     if want is None and mutant is not None:
@@ -110,17 +115,24 @@ def hunt(
     result = HuntResult(seed=seed)
     started = time.monotonic()
     first_hit: list[tuple[int, float]] = []
+    smallest: list[Schedule] = []
 
     def violates(schedule: Schedule) -> bool:
+        result.fault_kinds.update(fault_kinds(schedule))
         verdict = judge(schedule)
         result.examples += 1
         result.events += verdict.trace.count(b"\n") - 1
         hit = bool(set(verdict.violated) & want) if want else bool(verdict.violated)
+        now = time.monotonic() - started
         if hit and not first_hit:
-            first_hit.append((result.examples, time.monotonic() - started))
+            first_hit.append((result.examples, now))
+        if hit and (not smallest or _size(schedule) <= _size(smallest[0])):
+            smallest[:] = [schedule]
         if on_example is not None:
             on_example(result.examples, result.events, bool(first_hit))
-        if not first_hit and seconds is not None and time.monotonic() - started > seconds:
+        if not first_hit and seconds is not None and now > seconds:
+            raise _TimeUp
+        if first_hit and shrink_seconds is not None and now - first_hit[0][1] > shrink_seconds:
             raise _TimeUp
         return hit
 
@@ -134,7 +146,7 @@ def hunt(
     try:
         minimal = find(strategy, violates, settings=config, random=random.Random(seed))
     except (NoSuchExample, Unsatisfiable, _TimeUp):
-        minimal = None
+        minimal = smallest[0] if smallest else None
     if minimal is not None:
         minimal = _shortest_run(minimal, want)
     result.seconds = time.monotonic() - started
@@ -148,6 +160,24 @@ def hunt(
             found_after_seconds=seconds_to_hit, shrink_seconds=result.seconds - seconds_to_hit,
         )
     return result
+
+
+def fault_kinds(schedule: Schedule) -> set[str]:
+    """Which kinds of fault a schedule can inflict, for coverage tallies."""
+    kinds = {f.action for f in schedule.faults if f.action != "propose"}
+    kinds |= {f"message-{m.action}" for m in schedule.message_faults}
+    net = schedule.network
+    if net.drop or net.reply_drop:
+        kinds.add("loss")
+    if net.duplicate or net.append_duplicate:
+        kinds.add("duplicate")
+    if net.delay_max > net.delay_min or net.long_delay or net.append_delay or net.reply_delay:
+        kinds.add("reorder")
+    return kinds
+
+
+def _size(schedule: Schedule) -> tuple[int, int]:
+    return (len(schedule.faults) + len(schedule.message_faults), schedule.steps)
 
 
 def _shortest_run(schedule: Schedule, want: frozenset[str] | None) -> Schedule:

@@ -38,7 +38,7 @@ class NodeConfig:
     election_timeout_min: int = 10
     election_timeout_max: int = 20
     heartbeat_interval: int = 2
-    max_entries_per_message: int = 32
+    max_entries_per_message: int = 8
 
 
 @dataclass(frozen=True)

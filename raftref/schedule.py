@@ -29,7 +29,8 @@ class NetworkProfile:
     The default is a realistic profile: requests delayed and reordered, about 10% of requests
     lost, about 10% of replies lost after the receiver acted on the request, a few duplicates and
     occasional long delays (a message overtaken by newer ones arrives stale). ``append_*`` add
-    extra duplication and delay for AppendEntries only, to reach stale-RPC bugs.
+    extra duplication and long delay for AppendEntries only, and ``reply_delay`` extra long delay
+for replies, to reach stale-RPC bugs.
     """
 
     drop: float = 0.10
@@ -42,10 +43,11 @@ class NetworkProfile:
     long_delay_max: int = 40
     append_duplicate: float = 0.0
     append_delay: float = 0.0
+    reply_delay: float = 0.0
 
     def validate(self) -> None:
         for name in ("drop", "reply_drop", "duplicate", "long_delay", "append_duplicate",
-                     "append_delay"):
+                     "append_delay", "reply_delay"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ScheduleError(f"network.{name}: must be a probability in [0, 1], got {value}")

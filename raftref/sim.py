@@ -142,6 +142,8 @@ class Simulation:
         if isinstance(msg, AppendEntries):
             duplicate = 1 - (1 - duplicate) * (1 - net.append_duplicate)
             long_delay = 1 - (1 - long_delay) * (1 - net.append_delay)
+        elif is_reply:
+            long_delay = 1 - (1 - long_delay) * (1 - net.reply_delay)
         copies = 2 if rng.random() < duplicate else 1
         delays = []
         for _ in range(2):
