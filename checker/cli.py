@@ -1,0 +1,106 @@
+"""The ``check`` command (registered by the raftref CLI as ``raftref check``).
+
+Exit codes: 0 every property holds; 1 a property is violated; 2 unusable input or options,
+with one line on stderr (``error: FILE:LINE: field FIELD: message``) and never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from checker.engine import UnknownPropertyError, check_files
+from checker.errors import TraceError
+from checker.junit import to_junit
+from checker.properties import PROPERTY_NAMES
+
+
+class CheckUsageError(click.ClickException):
+    """Unusable input or options: one line on stderr, exit code 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _write_junit(path: Path, data: bytes) -> None:
+    """Write through a temporary file so a half-written report never replaces a good one."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CheckUsageError(f"{path}: cannot write JUnit report: {exc.strerror or exc}") from None
+
+
+@click.command(name="check", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("traces", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--junit", "junit_path", type=click.Path(path_type=Path), default=None,
+              help="Also write JUnit XML (one test case per property) to this file.")
+@click.option("--only", multiple=True, metavar="PROPERTY",
+              help="Check only this property (repeatable).")
+@click.option("--skip", multiple=True, metavar="PROPERTY",
+              help="Do not check this property (repeatable).")
+def check_command(traces: Sequence[Path], as_json: bool, junit_path: Path | None,
+                  only: Sequence[str], skip: Sequence[str]) -> None:
+    """Check raft-trace files (spec/trace.schema.json) against the Raft safety properties of
+    spec/PROPERTIES.md. Several files (one per process) are checked together as one run.
+
+    Properties: ElectionSafety, LeaderAppendOnly, LogMatching, LeaderCompleteness,
+    StateMachineSafety, TermMonotonic, VoteOnce, CommitJustified, CommittedDurable, ApplyOrder,
+    MessageRules.
+    """
+    for name in (*only, *skip):
+        if name not in PROPERTY_NAMES:
+            raise CheckUsageError(f"unknown property {name!r}; valid names: "
+                                  f"{', '.join(PROPERTY_NAMES)}")
+    if junit_path is not None:
+        for trace in traces:
+            if _same_file(junit_path, trace) or junit_path == trace:
+                raise CheckUsageError(f"{junit_path}: refusing to overwrite an input trace "
+                                      "with the JUnit report")
+    try:
+        report = check_files(list(traces), only=only or None, skip=skip or None)
+    except TraceError as exc:
+        raise CheckUsageError(str(exc)) from None
+    except UnknownPropertyError as exc:
+        raise CheckUsageError(str(exc)) from None
+    except MemoryError:
+        raise CheckUsageError("out of memory while reading the trace") from None
+    except UnicodeError as exc:
+        raise CheckUsageError(f"cannot decode input: {exc}") from None
+    except OSError as exc:
+        name = exc.filename or (traces[0] if traces else "?")
+        raise CheckUsageError(f"{name}: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise CheckUsageError("input nested too deeply to check") from None
+    if junit_path is not None:
+        _write_junit(junit_path, to_junit(report))
+    if as_json:
+        sys.stdout.buffer.write(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2)
+                                + b"\n")
+        sys.stdout.buffer.flush()
+    else:
+        click.echo(report.to_text())
+    sys.exit(0 if report.ok else 1)
+
+
+def main() -> None:
+    """Entry point of ``python -m checker``."""
+    check_command(prog_name="python -m checker")
