@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,9 @@ from rich.table import Table
 from raftref.fuzz import Finding, HuntResult, hunt, save_finding
 from raftref.schedule import generate_schedule
 
-console = Console(stderr=True)
+# Reports go to stderr; when that is not a terminal (CI logs, make), use a width that fits the
+# tables instead of rich's 80-column default.
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class FuzzOptions:
     steps: int = 3000
     generator: str = "random"
     out_dir: Path = Path("traces/counterexamples")
+    shrink_seconds: float | None = 120
 
 
 def _worker(options: FuzzOptions, index: int, progress: Any) -> HuntResult:
@@ -51,7 +55,8 @@ def _worker(options: FuzzOptions, index: int, progress: Any) -> HuntResult:
 
     return hunt(seed=options.seed + index, nodes=options.nodes, mutant=options.mutant,
                 examples=examples or 0, seconds=options.seconds, steps=options.steps,
-                generator=options.generator, on_example=report)
+                generator=options.generator, shrink_seconds=options.shrink_seconds,
+                on_example=report)
 
 
 class _LocalQueue:
@@ -117,17 +122,16 @@ def fuzz_table(options: FuzzOptions, results: list[HuntResult]) -> Table:
     title = f"fuzz: {options.mutant or 'reference node (no mutant)'}, generator {options.generator}"
     table = Table(title=title)
     for col in ("seed", "examples", "events", "seconds", "property", "found after",
-                "shrunk to", "files"):
+                "shrunk to"):
         table.add_column(col)
     for r in results:
         f = r.finding
         row = [str(r.seed), str(r.examples), f"{r.events:,}", f"{r.seconds:.1f}"]
         if f is None:
-            row += ["none violated", "", "", ""]
+            row += ["none violated", "", ""]
         else:
             row += [f.property, f"{f.found_after_examples} ex / {f.found_after_seconds:.1f}s",
-                    f"{f.schedule_steps} faults, {f.schedule.steps} steps, {f.events} events",
-                    str(f.files[0]) if f.files else ""]
+                    f"{f.schedule_steps} faults, {f.schedule.steps} steps, {f.events} events"]
         table.add_row(*row)
     return table
 
@@ -135,7 +139,7 @@ def fuzz_table(options: FuzzOptions, results: list[HuntResult]) -> Table:
 # ---------------------------------------------------------------------- the demo
 
 
-def demo(out_dir: Path, runs: int, steps: int, mutant: str = "minority-quorum") -> int:
+def demo(out_dir: Path, runs: int, steps: int, mutant: str = "figure8") -> int:
     """The main job: a checked, fault-injected campaign on the correct node, then a mutant hunt.
     Returns the exit code: 0 when every correct run passes and the mutant is caught."""
     from checker import check_files
@@ -146,8 +150,8 @@ def demo(out_dir: Path, runs: int, steps: int, mutant: str = "minority-quorum") 
     table = Table(title=f"raftref demo: {runs} fault-injected runs of the reference node, "
                         f"each checked against every property")
     for col in ("run", "nodes", "seed", "steps", "faults", "events", "dropped", "leaders",
-                "committed", "verdict", "trace"):
-        table.add_column(col, overflow="fold")
+                "committed", "verdict"):
+        table.add_column(col)
     failures = 0
     started = time.monotonic()
     with console.status("simulating and checking"):
@@ -163,14 +167,15 @@ def demo(out_dir: Path, runs: int, steps: int, mutant: str = "minority-quorum") 
             table.add_row(str(i + 1), str(nodes), str(schedule.seed), str(steps),
                           str(len(schedule.faults)), f"{result.events:,}",
                           str(result.messages_dropped), str(len(result.leaders)),
-                          str(max(result.commit.values(), default=0)), verdict, str(path))
+                          str(max(result.commit.values(), default=0)), verdict)
     console.print(table)
+    console.print(f"traces: {out_dir}/run*.jsonl", soft_wrap=True)
     console.print(f"{runs} runs in {time.monotonic() - started:.1f}s: "
                   + ("[green]every property held in every run[/]" if not failures
                      else f"[red]{failures} runs violated a property[/]"))
     console.print(f"\nNow the checker's other half: switching on the '{mutant}' bug and letting "
                   f"Hypothesis hunt for a schedule that exposes it, then shrink it.")
-    options = FuzzOptions(nodes=3, examples=60, mutant=mutant, seed=1, steps=2000,
+    options = FuzzOptions(examples=300, mutant=mutant, seed=1, steps=3000, shrink_seconds=30,
                           out_dir=out_dir / "counterexamples")
     results, findings = fuzz(options)
     console.print(fuzz_table(options, results))
@@ -179,10 +184,11 @@ def demo(out_dir: Path, runs: int, steps: int, mutant: str = "minority-quorum") 
         console.print(f"[bold]Counterexample[/] ({f.property}), shrunk to {f.schedule_steps} "
                       f"faults and {f.schedule.steps} simulator steps:")
         for path in f.files:
-            console.print(f"  {path}")
+            console.print(f"  {path}", soft_wrap=True)
         console.print(f"Replay it: raftref sim --schedule {f.files[0]} -o replay.jsonl && "
-                      f"raftref check replay.jsonl")
-        console.print("\n" + _first_violation(f.report_text))
+                      f"raftref check replay.jsonl", soft_wrap=True)
+        console.print("\n" + _first_violation(f.report_text), soft_wrap=True, markup=False,
+                      highlight=False)
     else:
         console.print(f"[red]the {mutant} mutant was not caught[/]")
     return 0 if not failures and findings else 1

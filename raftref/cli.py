@@ -160,8 +160,11 @@ _register_checker()
               help="Simulator steps per schedule.")
 @click.option("--generator", type=click.Choice(list(GENERATORS)), default="random",
               show_default=True, help="How schedules are built (see raftref/faults.py).")
+@click.option("--shrink-seconds", type=click.FloatRange(min=0), default=120, show_default=True,
+              help="Time allowed for shrinking a failure; then the smallest one so far is kept.")
 def fuzz(nodes: str | None, examples: int | None, seconds: float | None, mutant: str | None,
-         seed: int, out_dir: Path, workers: int, steps: int, generator: str) -> None:
+         seed: int, out_dir: Path, workers: int, steps: int, generator: str,
+         shrink_seconds: float) -> None:
     """Hypothesis campaign: generate fault schedules, check every trace, shrink failures.
 
     Exit code 1 if a property is violated (the shrunk schedule, its trace and the report are
@@ -175,7 +178,8 @@ def fuzz(nodes: str | None, examples: int | None, seconds: float | None, mutant:
     options = FuzzOptions(nodes=int(nodes) if nodes else None,
                           examples=None if seconds is not None else (examples or 100),
                           seconds=seconds, mutant=mutant, seed=seed, workers=workers,
-                          steps=steps, generator=generator, out_dir=out_dir)
+                          steps=steps, generator=generator, out_dir=out_dir,
+                          shrink_seconds=shrink_seconds)
     results, findings = run_fuzz(options)
     console.print(fuzz_table(options, results))
     for f in findings:
@@ -190,7 +194,7 @@ def fuzz(nodes: str | None, examples: int | None, seconds: float | None, mutant:
               help="Simulated runs of the correct node (3 and 5 nodes alternately).")
 @click.option("--steps", type=click.IntRange(1), default=20000, show_default=True,
               help="Simulator steps per run.")
-@click.option("--mutant", type=click.Choice(list(MUTANTS)), default="minority-quorum",
+@click.option("--mutant", type=click.Choice(list(MUTANTS)), default="figure8",
               show_default=True, help="The bug the demo hunts down after the clean runs.")
 def demo(out_dir: Path, runs: int, steps: int, mutant: str) -> None:
     """A checked, fault-injected simulation campaign with a report (what 'make demo' runs)."""

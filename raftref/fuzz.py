@@ -20,7 +20,7 @@ import orjson
 from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 
-from checker import check_lines
+from checker import check_files, check_lines
 from checker.report import CheckReport
 from raftref.faults import schedules
 from raftref.files import atomic_output
@@ -208,11 +208,14 @@ def save_finding(finding: Finding, out_dir: Path, mutant: str | None, seed: int)
     while any(p.exists() for p in paths):
         n += 1
         paths = [out_dir / f"{stem}-{n}{p.name[len(stem):]}" for p in paths[:3]]
-    payload = [orjson.dumps(finding.schedule.to_json(), option=orjson.OPT_INDENT_2) + b"\n",
-               finding.trace, finding.report_text.encode() + b"\n"]
-    for path, data in zip(paths, payload, strict=True):
+    schedule_json = orjson.dumps(finding.schedule.to_json(), option=orjson.OPT_INDENT_2)
+    for path, data in zip(paths[:2], [schedule_json + b"\n", finding.trace], strict=True):
         with atomic_output(path) as f:
             f.write(data)
+    # Check the saved file itself, so the report cites its real name and line numbers.
+    finding.report_text = check_files([str(paths[1])]).to_text()
+    with atomic_output(paths[2]) as f:
+        f.write(finding.report_text.encode() + b"\n")
     finding.files = paths
     return paths
 
