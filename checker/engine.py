@@ -91,6 +91,8 @@ class Engine:
         self._on_reused_id = get("on_reused_id", [])
         self._on_unmatched = get("on_unmatched", [])
         self._on_append_response = get("on_append_response", [])
+        self._on_stale_send = get("on_stale_send", [])
+        self._on_follower_commit = get("on_follower_commit", [])
         self._track_requests = bool(self._on_reply)
         self.counts = dict.fromkeys(KINDS, 0)
         self._handlers: dict[str, Callable[[NodeState, dict[str, Any], Loc], None]] = {
@@ -137,8 +139,10 @@ class Engine:
         on_reused = self._on_reused_id
         on_unmatched = self._on_unmatched
         on_aer = self._on_append_response
+        on_stale_send = self._on_stale_send
         track = self._track_requests
         hot = _HOT
+        note_received = _note_received
         for ev, loc in events:
             kind = ev["kind"]
             n = nodes[ev["node"]]
@@ -160,6 +164,9 @@ class Engine:
                     if msg["from"] != n.name:
                         raise self.error(loc, "msg.from",
                                          f"{n.name} sends a message from {msg['from']}")
+                    if msg["term"] < n.seen_term:
+                        for hook in on_stale_send:
+                            hook(n, msg, loc)
                     mid = msg["id"]
                     earlier = pending.get(mid) or settled.get(mid)
                     if earlier is None:
@@ -192,6 +199,7 @@ class Engine:
                         for hook in on_unmatched:
                             hook(n, msg, loc, sent)
                     mtype = msg["type"]
+                    note_received(n, msg, mtype, loc)
                     if mtype == "AppendEntriesResponse":
                         for hook in on_aer:
                             hook(n, msg, loc)
@@ -278,6 +286,9 @@ class Engine:
             n.commit_loc = loc
             for hook in self._on_commit:
                 hook(n, old, commit, loc)
+            if n.append_limit is not None and n.role != "leader":
+                for hook in self._on_follower_commit:
+                    hook(n, old, commit, loc)
 
     def _not_running(self, n: NodeState, kind: str, loc: Loc) -> None:
         if n.crashed:
@@ -332,6 +343,9 @@ class Engine:
         n.lead_term = None
         n.role = "follower"  # the generic role update then applies the start's own role
         n.inbox.clear()
+        n.seen_term = 0
+        n.seen_loc = None
+        n.append_limit = None
         for hook in self._on_start:
             hook(n, ev, loc, snapshot, old_log)
 
@@ -410,6 +424,9 @@ class Engine:
         msg = ev["msg"]
         if msg["from"] != n.name:
             raise self.error(loc, "msg.from", f"{n.name} sends a message from {msg['from']}")
+        if msg["term"] < n.seen_term:
+            for hook in self._on_stale_send:
+                hook(n, msg, loc)
         earlier = self.registry.sent(msg, loc)
         if earlier is not None:
             for hook in self._on_reused_id:
@@ -429,6 +446,7 @@ class Engine:
         if sent is None or sent[0] != msg:
             for hook in self._on_unmatched:
                 hook(n, msg, loc, sent)
+        _note_received(n, msg, msg["type"], loc)
         if msg["type"] == "AppendEntriesResponse":
             for hook in self._on_append_response:
                 hook(n, msg, loc)
@@ -437,6 +455,20 @@ class Engine:
             inbox[msg["id"]] = (msg, loc)
             if len(inbox) > INBOX_LIMIT:
                 inbox.popitem(last=False)
+
+
+def _note_received(n: NodeState, msg: dict[str, Any], mtype: str, loc: Loc) -> None:
+    """Remember what a receive obliges the node to: adopt a higher term (Figure 2, All Servers
+    rule 2), and commit no further than this AppendEntries justifies (receiver rule 5)."""
+    term = msg["term"]
+    if term > n.seen_term:
+        n.seen_term = term
+        n.seen_loc = loc
+    if mtype == "AppendEntries":
+        last_new = msg["prev_log_index"] + len(msg["entries"])
+        n.append_limit = (min(msg["leader_commit"], last_new), loc)
+    else:
+        n.append_limit = None
 
 
 def _open(paths: list[str | Path]) -> list[TraceFile]:

@@ -94,7 +94,8 @@ class NodeState:
 
     __slots__ = ("name", "term", "role", "vote", "commit", "log", "applied", "replay_from",
                  "started", "crashed", "snapshot", "lead_term", "lead_loc", "term_loc",
-                 "commit_loc", "apply_loc", "last_loc", "inbox")
+                 "commit_loc", "apply_loc", "last_loc", "inbox", "seen_term", "seen_loc",
+                 "append_limit")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -116,6 +117,12 @@ class NodeState:
         self.last_loc: Loc | None = None
         # Requests received and not yet answered: msg id -> (msg, loc); bounded.
         self.inbox: OrderedDict[str, tuple[dict[str, Any], Loc]] = OrderedDict()
+        # The highest term in any message received since the node (re)started, and where.
+        self.seen_term = 0
+        self.seen_loc: Loc | None = None
+        # After receiving an AppendEntries (and until the next receive): the highest commit
+        # index it justifies, min(leaderCommit, index of last new entry), and where it came.
+        self.append_limit: tuple[int, Loc] | None = None
 
     @property
     def leading(self) -> bool:

@@ -18,6 +18,10 @@ property, only the hooks that property defines:
 - ``on_unmatched(n, msg, loc, sent)``: a receive that matches no send: ``sent`` is None (no
   send with its id) or the send (msg, loc) with that id and other content.
 - ``on_append_response(n, msg, loc)``: a receive of an AppendEntriesResponse.
+- ``on_stale_send(n, msg, loc)``: a send whose term is below the highest term the node has
+  received since it (re)started (``n.seen_term``, ``n.seen_loc``).
+- ``on_follower_commit(n, old, new, loc)``: a non-leader's commit index rose while its latest
+  receive was an AppendEntries (``n.append_limit`` = (the commit it justifies, its loc)).
 
 Hooks are called only for the events they name, so a property pays nothing for the others.
 """
@@ -34,7 +38,8 @@ from checker.state import Ledger, Loc, MessageRegistry, NodeState
 MAX_VIOLATIONS = 100  # per property; further ones are counted, not listed
 
 HOOKS = ("on_term", "on_vote", "on_leader", "on_entry", "on_truncate", "on_commit", "on_apply",
-         "on_start", "on_reply", "on_reused_id", "on_unmatched", "on_append_response")
+         "on_start", "on_reply", "on_reused_id", "on_unmatched", "on_append_response",
+         "on_stale_send", "on_follower_commit")
 
 
 class Context:

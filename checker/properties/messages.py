@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from checker.properties.base import Property
-from checker.properties.predicates import append_reply_ok, log_up_to_date, vote_reply_ok
+from checker.properties.predicates import (
+    adopts_higher_term,
+    append_reply_ok,
+    commit_within_append,
+    log_up_to_date,
+    vote_reply_ok,
+)
 from checker.state import Loc, NodeState
 
 ANSWERS = {"RequestVoteResponse": "RequestVote", "AppendEntriesResponse": "AppendEntries"}
@@ -25,10 +31,32 @@ class MessageRules(Property):
                  "(no invented or altered messages); and a reply obeys Figure 2's receiver rules "
                  "for the request it answers: no vote granted to a candidate of a stale term or "
                  "with a log less up-to-date than the voter's (§5.4.1); no AppendEntries success "
-                 "when the log has no entry matching `prev_log_index`/`prev_log_term`; a reply "
-                 "never carries a term lower than the request's.")
-    reference = "Figure 2, receiver rules; §5.4.1"
-    kinds = frozenset({"send", "receive"})
+                 "when the log has no entry matching `prev_log_index`/`prev_log_term`, and no "
+                 "refusal when it has one and the term is current; a reply never carries a term "
+                 "lower than the request's; a candidate that answers an AppendEntries of its "
+                 "own term has become a follower; a node never sends a term lower than one it "
+                 "has received since it (re)started; and a follower's commit index rises on an "
+                 "AppendEntries to at most min(`leader_commit`, index of the last new entry).")
+    reference = "Figure 2, receiver rules, All Servers rule 2, Candidates rule 3; §5.4.1"
+    kinds = frozenset({"send", "receive", "commit"})
+
+    def on_stale_send(self, n: NodeState, msg: dict[str, Any], loc: Loc) -> None:
+        if adopts_higher_term(msg["term"], n.seen_term):
+            return
+        self.violate(("stale-send", n.name, n.seen_term),
+                     f"{n.name} received term {n.seen_term} but then sent {msg['type']} "
+                     f"{msg['id']} with term {msg['term']}: a node adopts any higher term it "
+                     "sees (Figure 2, All Servers rule 2)", n.seen_loc, loc)
+
+    def on_follower_commit(self, n: NodeState, old: int, new: int, loc: Loc) -> None:
+        assert n.append_limit is not None
+        limit, append_loc = n.append_limit
+        if commit_within_append(new, old, limit, limit):
+            return
+        self.violate(("commit-past", loc),
+                     f"{n.name} raised its commit index to {new} on an AppendEntries that "
+                     f"justifies at most {limit} = min(leader_commit, index of its last new "
+                     "entry) (Figure 2, AppendEntries receiver rule 5)", append_loc, loc)
 
     def on_unmatched(self, n: NodeState, msg: dict[str, Any], loc: Loc,
                      sent: tuple[dict[str, Any], Loc] | None) -> None:
@@ -75,6 +103,12 @@ class MessageRules(Property):
                        "§5.4.1)")
             cited = [req_loc, loc, log.locs[-1] if len(log) else None]
         else:
+            if n.role == "candidate" and msg["term"] == req["term"]:
+                self.violate(("candidate", loc),
+                             f"{n.name} answered an AppendEntries from {req['from']}, leader of "
+                             f"its own term {req['term']}, still a candidate (Figure 2, "
+                             "Candidates rule 3: convert to follower)", req_loc, loc)
+                return
             prev = req["prev_log_index"]
             at_prev = log.term_at(prev)
             if append_reply_ok(msg["success"], req["term"], msg["term"], at_prev,
@@ -85,6 +119,10 @@ class MessageRules(Property):
             elif msg["term"] != req["term"]:
                 why = (f"it reported success to a leader of stale term {req['term']} (its own "
                        f"term is {msg['term']}; Figure 2, AppendEntries rule 1)")
+            elif not msg["success"]:
+                why = (f"it refused although its term is the leader's and its log holds an "
+                       f"entry of term {at_prev} at prev_log_index {prev} (Figure 2, "
+                       "AppendEntries receiver rules 1-2 allow a refusal for no other reason)")
             else:
                 held = "no entry" if at_prev is None else f"an entry of term {at_prev}"
                 why = (f"it reported success although its log holds {held} at prev_log_index "

@@ -87,7 +87,22 @@ def append_reply_ok(success: bool, request_term: int, reply_term: int,
                     term_at_prev: int | None, prev_log_term: int) -> bool:
     """MessageRules for an AppendEntriesResponse (Figure 2, AppendEntries receiver rules 1-2):
     never a lower term than the request's; success only in the leader's term and when the log
-    holds an entry at prevLogIndex of term prevLogTerm."""
+    holds an entry at prevLogIndex of term prevLogTerm; and a refusal only for one of those two
+    reasons (a stale term, or no matching entry at prevLogIndex)."""
     if reply_term < request_term:
         return False
-    return not success or (reply_term == request_term and term_at_prev == prev_log_term)
+    matches = reply_term == request_term and term_at_prev == prev_log_term
+    return matches if success else not matches
+
+
+def adopts_higher_term(sent_term: int, highest_received_term: int) -> bool:
+    """MessageRules (Figure 2, All Servers rule 2): after receiving a term T > currentTerm a
+    node sets currentTerm = T, so nothing it sends afterwards carries a term below T."""
+    return sent_term >= highest_received_term
+
+
+def commit_within_append(new_commit: int, old_commit: int, leader_commit: int,
+                         last_new_index: int) -> bool:
+    """MessageRules (Figure 2, AppendEntries receiver rule 5): on an AppendEntries a follower
+    sets commitIndex = min(leaderCommit, index of last new entry), and no higher."""
+    return new_commit <= max(old_commit, min(leader_commit, last_new_index))

@@ -1,0 +1,5 @@
+"""``python -m raftref`` is the ``raftref`` command."""
+
+from raftref.cli import main
+
+main()

@@ -1,0 +1,124 @@
+"""Model-based testing: Hypothesis fault schedules on the simulator, judged by the checker.
+
+The correct node survives a fixed-seed campaign with every fault kind; every mutant of the bug
+zoo is found by a fixed-seed campaign, as a violation of a property it is expected to break,
+and its shrunk counterexample replays to the same violation from the saved schedule file.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from raftref.cli import main
+from raftref.fuzz import hunt, judge, save_finding
+from raftref.mutants import EXPECTED, MUTANTS
+from raftref.schedule import Schedule
+
+# (mutant, generator, seed, examples): a fixed-seed campaign that finds each mutant. The
+# generator is the one whose faults reach that bug (see raftref/faults.py).
+CAMPAIGNS = [
+    ("figure8", "random", 1, 300),
+    ("vote-no-log-check", "random", 1, 100),
+    ("double-vote", "random", 1, 100),
+    ("unpersisted-vote", "random", 1, 100),
+    ("truncate-on-match", "random", 1, 100),
+    ("minority-quorum", "random", 1, 50),
+]
+
+SHRINK_SECONDS = 8  # enough to shrink well; CI keeps the whole mutant sweep under 5 minutes
+
+
+def test_reference_node_survives_a_fixed_seed_campaign_with_every_fault_kind() -> None:
+    result = hunt(seed=2024, examples=40, steps=2500, generator="random")
+    assert result.finding is None, result.finding and result.finding.report_text
+    assert result.examples == 40
+    kinds = set(result.fault_kinds)
+    assert {"crash", "restart", "partition", "heal", "loss", "duplicate", "reorder",
+            "message-drop", "message-duplicate", "message-delay"} <= kinds
+
+
+@pytest.mark.parametrize("generator", ["lossy-sync", "pct", "restarts", "stale-appends"])
+def test_reference_node_survives_each_structured_generator(generator: str) -> None:
+    result = hunt(seed=7, examples=8, steps=2500, generator=generator)
+    assert result.finding is None, result.finding and result.finding.report_text
+
+
+def test_every_mutant_has_a_campaign_and_expected_properties() -> None:
+    assert {c[0] for c in CAMPAIGNS} == set(MUTANTS) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("mutant,generator,seed,examples", CAMPAIGNS,
+                         ids=[c[0] for c in CAMPAIGNS])
+def test_fixed_seed_campaign_finds_mutant_and_counterexample_replays(
+        mutant: str, generator: str, seed: int, examples: int, tmp_path: Path) -> None:
+    result = hunt(seed=seed, mutant=mutant, examples=examples, steps=3000, generator=generator,
+                  shrink_seconds=SHRINK_SECONDS)
+    finding = result.finding
+    assert finding is not None, f"{mutant} not found in {examples} examples"
+    assert finding.property in EXPECTED[mutant]
+    # Shrinking made it small: a handful of faults, a run cut at the violation.
+    assert finding.schedule_steps <= 24
+    assert finding.schedule.steps <= 3000
+    paths = save_finding(finding, tmp_path, mutant, seed)
+    assert [p.name for p in paths] == [
+        f"{mutant}--{finding.property}--{finding.schedule.nodes}n-seed{seed}{suffix}"
+        for suffix in (".schedule.json", ".jsonl", ".report.txt")]
+    # Replay from the saved file: same trace, same violation.
+    schedule = Schedule.from_json(orjson.loads(paths[0].read_bytes()))
+    again = judge(schedule)
+    assert again.trace == paths[1].read_bytes()
+    assert finding.property in again.violated
+
+
+def test_replay_with_the_cli_reproduces_the_violation(tmp_path: Path) -> None:
+    result = hunt(seed=1, mutant="minority-quorum", examples=20, steps=1000)
+    assert result.finding is not None
+    schedule_file = save_finding(result.finding, tmp_path, "minority-quorum", 1)[0]
+    out = tmp_path / "replay.jsonl"
+    runner = CliRunner()
+    sim = runner.invoke(main, ["sim", "--schedule", str(schedule_file), "-o", str(out)])
+    assert sim.exit_code == 0, sim.output
+    check = runner.invoke(main, ["check", str(out)])
+    assert check.exit_code == 1
+    assert result.finding.property in check.output
+
+
+def test_fuzz_command_exits_1_and_saves_files_when_a_mutant_is_found(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "raftref", "fuzz", "--mutant", "minority-quorum", "--examples",
+         "20", "--nodes", "3", "--out", str(tmp_path), "--steps", "1000"],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert len(names) == 3 and all(n.startswith("minority-quorum--") for n in names)
+    assert "Traceback" not in proc.stderr
+
+
+def test_fuzz_command_exits_0_on_the_reference_node(tmp_path: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(main, ["fuzz", "--examples", "4", "--steps", "800", "--out",
+                               str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert not list(tmp_path.iterdir())
+
+
+def test_fuzz_rejects_examples_and_seconds_together() -> None:
+    res = CliRunner().invoke(main, ["fuzz", "--examples", "4", "--seconds", "3"])
+    assert res.exit_code == 2
+    assert "not both" in res.output
+
+
+def test_fuzz_with_two_workers_merges_their_results(tmp_path: Path) -> None:
+    from raftref.campaign import FuzzOptions, fuzz
+
+    options = FuzzOptions(examples=4, workers=2, steps=600, out_dir=tmp_path)
+    results, findings = fuzz(options)
+    assert sorted(r.seed for r in results) == [0, 1]
+    assert sum(r.examples for r in results) == 4
+    assert not findings
