@@ -99,6 +99,7 @@ class Engine:
             "start": self._start, "crash": self._crash, "vote": self._vote,
             "append": self._append, "truncate": self._truncate, "commit": self._commit,
             "apply": self._apply, "send": self._send, "receive": self._receive,
+            "config": self._config,
         }
 
     # ------------------------------------------------------------------ the loop
@@ -353,6 +354,14 @@ class Engine:
         n.snapshot = n.take_snapshot(loc)
         n.crashed = True
         n.inbox.clear()
+
+    def _config(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
+        """Membership: the configuration in force at this node from now on (rare: off the
+        fast lane). An empty ``outgoing`` means no joint configuration."""
+        n.voters = frozenset(ev["voters"])
+        outgoing = ev.get("outgoing")
+        n.outgoing = frozenset(outgoing) if outgoing else None
+        n.config_loc = loc
 
     def _vote(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
         candidate = ev["candidate"]

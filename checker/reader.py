@@ -287,6 +287,11 @@ def _check_named_nodes(ev: dict[str, Any], nodes: frozenset[str], name: str, lin
         raise TraceError(name, line, "candidate", _not_member(ev["candidate"], nodes))
     elif kind == "propose" and ev.get("leader") is not None and ev["leader"] not in nodes:
         raise TraceError(name, line, "leader", _not_member(ev["leader"], nodes))
+    elif kind == "config":
+        for field in ("voters", "outgoing"):
+            for i, member in enumerate(ev.get(field, ())):
+                if member not in nodes:
+                    raise TraceError(name, line, f"{field}[{i}]", _not_member(member, nodes))
 
 
 def merge(files: list[TraceFile], is_sent: Callable[[str], bool]) -> Iterator[Event]:

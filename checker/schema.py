@@ -24,7 +24,7 @@ from checker.errors import SchemaViolation
 
 ROLES = frozenset(("follower", "candidate", "leader"))
 KINDS = ("start", "crash", "timeout", "term", "vote", "role", "append", "truncate", "commit",
-         "apply", "send", "receive", "drop", "propose")
+         "apply", "send", "receive", "drop", "propose", "config")
 MESSAGE_TYPES = ("RequestVote", "RequestVoteResponse", "AppendEntries", "AppendEntriesResponse")
 EVENT_REQUIRED = ("type", "seq", "node", "kind", "term", "role", "vote", "commit")
 HEADER_REQUIRED = ("type", "format", "version", "implementation", "nodes")
@@ -277,6 +277,27 @@ def _kind_propose(ev: dict[str, Any]) -> None:
         _node_id(ev["leader"], "leader")
 
 
+def _node_set(value: Any, path: str, min_items: int) -> None:
+    """An array of node ids, each once (``uniqueItems``)."""
+    if type(value) is not list:
+        raise SchemaViolation(path, f"must be an array of node ids, got {describe(value)}")
+    for i, node in enumerate(value):
+        _node_id(node, f"{path}[{i}]")
+    if len(value) < min_items:
+        raise SchemaViolation(path, f"must name at least {min_items} node")
+    if len(set(value)) != len(value):
+        raise SchemaViolation(path, "must not name a node twice")
+
+
+def _kind_config(ev: dict[str, Any]) -> None:
+    """config: the voters after a membership change, and the outgoing voters while joint."""
+    if "voters" not in ev:
+        raise SchemaViolation("voters", "is required but missing")
+    _node_set(ev["voters"], "voters", 1)
+    if "outgoing" in ev:
+        _node_set(ev["outgoing"], "outgoing", 0)
+
+
 def _kind_plain(ev: dict[str, Any]) -> None:
     """crash, timeout, term: no fields beyond the common ones."""
 
@@ -286,6 +307,7 @@ KIND_RULES: dict[str, Callable[[dict[str, Any]], None]] = {
     "vote": _kind_vote, "role": _kind_role, "append": _kind_append, "truncate": _kind_index,
     "commit": _kind_index, "apply": _kind_apply, "send": _kind_message,
     "receive": _kind_message, "drop": _kind_drop, "propose": _kind_propose,
+    "config": _kind_config,
 }
 
 

@@ -95,7 +95,7 @@ class NodeState:
     __slots__ = ("name", "term", "role", "vote", "commit", "log", "applied", "replay_from",
                  "started", "crashed", "snapshot", "lead_term", "lead_loc", "term_loc",
                  "commit_loc", "apply_loc", "last_loc", "inbox", "seen_term", "seen_loc",
-                 "append_limit")
+                 "append_limit", "voters", "outgoing", "config_loc")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -123,12 +123,24 @@ class NodeState:
         # After receiving an AppendEntries (and until the next receive): the highest commit
         # index it justifies, min(leaderCommit, index of last new entry), and where it came.
         self.append_limit: tuple[int, Loc] | None = None
+        # The configuration in force at this node (a ``config`` event; None: the header's nodes)
+        # and, while a joint configuration is in force, its outgoing voters (else None).
+        self.voters: frozenset[str] | None = None
+        self.outgoing: frozenset[str] | None = None
+        self.config_loc: Loc | None = None
 
     @property
     def leading(self) -> bool:
         """Leader of its current term (a ``term`` event may show a transient leader of a newer
         term before its ``role`` event steps it down; that is not leading)."""
         return self.role == "leader" and self.lead_term == self.term
+
+    def quorums(self, cluster: frozenset[str]) -> tuple[frozenset[str], ...]:
+        """The voter sets each of which a quorum needs a majority of: the configuration in
+        force (the header's ``cluster`` before any ``config`` event), and the outgoing voters
+        too while a joint configuration is in force."""
+        voters = self.voters if self.voters is not None else cluster
+        return (voters,) if self.outgoing is None else (voters, self.outgoing)
 
     def take_snapshot(self, loc: Loc) -> Snapshot:
         return Snapshot(self.term, self.vote, len(self.log), self.log.last_hash, loc)

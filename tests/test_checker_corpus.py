@@ -188,6 +188,23 @@ def message_rules_invented_receive() -> TraceBuilder:
     return b
 
 
+FIVE = ("n1", "n2", "n3", "n4", "n5")
+
+
+def commit_justified_joint_no_majority() -> TraceBuilder:
+    """Joint configuration (voters n1 n2 n3, outgoing n1 n4 n5): n1 commits with n2 and n3,
+    a majority of the new voters and of all five ids, but only n1 of the outgoing voters."""
+    b = TraceBuilder(FIVE)
+    b.start_all()
+    b.elect("n1", ("n2", "n3"))
+    b.event("n1", "config", voters=["n1", "n2", "n3"], outgoing=["n1", "n4", "n5"])
+    b.propose("n1", "x")
+    b.replicate("n1", "n2")
+    b.replicate("n1", "n3")
+    b.commit("n1", 2)
+    return b
+
+
 # ------------------------------------------------------------------ valid traces
 
 
@@ -204,6 +221,20 @@ def valid_crash_restart() -> TraceBuilder:
     b.crash("n2")
     b.restart("n2")
     b.replicate("n1", "n2")
+    return b
+
+
+def valid_membership_shrunk() -> TraceBuilder:
+    """Five ids, but n1's configuration is n1 n2 n3: its commit with n2's copy alone is a
+    majority of the configuration in force (not of the header's five nodes)."""
+    b = TraceBuilder(FIVE)
+    b.start_all()
+    b.elect("n1", ("n2", "n3"))
+    for node in ("n1", "n2", "n3"):
+        b.event(node, "config", voters=["n1", "n2", "n3"])
+    b.propose("n1", "x")
+    b.replicate("n1", "n2")
+    b.commit("n1", 2)
     return b
 
 
@@ -242,6 +273,7 @@ SINGLE: dict[str, Callable[[], TraceBuilder]] = {
         committed_durable_lost_on_restart, committed_durable_truncate, apply_order_skip,
         message_rules_vote_stale_log, message_rules_invented_receive,
         valid_election_replication, valid_crash_restart, valid_partition_stale_leader,
+        commit_justified_joint_no_majority, valid_membership_shrunk,
     )
 }
 

@@ -49,6 +49,7 @@ class Context:
                  registry: MessageRegistry) -> None:
         self.nodes = nodes
         self.cluster_size = len(nodes)
+        self.cluster: frozenset[str] = frozenset(nodes)  # the configuration before any config
         self.sources = sources
         self.ledger = ledger
         self.registry = registry

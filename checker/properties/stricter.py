@@ -62,12 +62,14 @@ class CommitJustified(Property):
 
     name = "CommitJustified"
     statement = ("When a leader advances its commit index to i, the entry at i is of the "
-                 "leader's current term, and a majority of the cluster (the leader included) "
+                 "leader's current term, and a majority of the voters of the configuration in "
+                 "force at the leader (of both voter sets while a joint configuration is in "
+                 "force; the leader included if it is a voter) "
                  "have acknowledged, by an `AppendEntriesResponse` with `success` and "
                  "`match_index >= i` in the leader's term, or by holding it in their log, an "
                  "entry identical to the leader's at i.")
-    reference = "Figure 2, Leaders rule 4; Figure 8; §5.4.2"
-    kinds = frozenset({"commit", "receive"})
+    reference = "Figure 2, Leaders rule 4; Figure 8; §5.4.2; thesis §4.3 (joint consensus)"
+    kinds = frozenset({"commit", "receive", "config"})
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -107,11 +109,19 @@ class CommitJustified(Property):
             elif len(other.log) >= new and other.log.keys[new - 1] == key:
                 holders.append(name)
                 evidence.append(other.log.locs[new - 1])
-        if not commit_justified(key[0], n.term, len(holders), self.ctx.cluster_size):
-            self.violate(loc, f"{n.name}, leader of term {n.term}, committed index {new} held by "
-                              f"only {len(holders)} of {self.ctx.cluster_size} nodes "
-                              f"({', '.join(holders)}): no majority",
-                         n.lead_loc, entry_loc, loc, *evidence)
+        # The configuration in force at the leader (joint: a majority of each voter set).
+        held = frozenset(holders)
+        for voters in n.quorums(self.ctx.cluster):
+            count = len(held & voters)
+            if not commit_justified(key[0], n.term, count, len(voters)):
+                which = ("" if voters is self.ctx.cluster and n.voters is None else
+                         " of its outgoing configuration" if voters is n.outgoing else
+                         " of its configuration")
+                self.violate(loc, f"{n.name}, leader of term {n.term}, committed index {new} "
+                                  f"held by only {count} of the {len(voters)} voters{which} "
+                                  f"({', '.join(sorted(held & voters)) or 'none'}): no majority",
+                             n.lead_loc, entry_loc, loc, n.config_loc, *evidence)
+                return
 
 
 class CommittedDurable(Property):
