@@ -1,0 +1,301 @@
+"""The trace store: ingest, de-duplication, schema and indexes, query, summary figures, and bad
+input (not SQLite, locked, off-schema trace) leaving the database as it was."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from checker import check_files
+from checker.store import INDEXES, StoreError, connect, ingest, record_report
+from checker.store_summary import summarize
+from raftref.cli import main
+from raftref.schedule import generate_schedule
+from raftref.sim import SimResult, run_schedule
+
+from .conftest import ROOT
+
+CONFORMANCE = ROOT / "traces" / "conformance"
+AT = "2026-01-01T00:00:00+00:00"
+
+
+def simulate(path: Path, seed: int = 3, steps: int = 500, mutant: str | None = None) -> SimResult:
+    schedule = generate_schedule(seed, 3, steps, mutants=(mutant,) if mutant else ())
+    with path.open("wb") as f:
+        return run_schedule(schedule, f)
+
+
+def events_of(path: Path) -> list[dict]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()[1:]]
+
+
+def counts(db: Path) -> tuple[int, ...]:
+    with sqlite3.connect(db) as conn:
+        return tuple(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                     for t in ("runs", "events", "results", "violations"))
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def trace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("store") / "run.jsonl"
+    simulate(path)
+    return path
+
+
+def test_ingest_stores_the_header_every_event_and_the_check(tmp_path: Path, trace: Path) -> None:
+    db = tmp_path / "t.db"
+    [run] = ingest(db, [trace], ingested_at=AT)
+    events = events_of(trace)
+    assert run.new and run.verdict == "holds" and run.events == len(events)
+    conn = sqlite3.connect(db)
+    row = conn.execute("SELECT source, implementation, impl_version, seed, nodes, events, "
+                       "verdict, violations, origin, ingested_at FROM runs").fetchone()
+    assert row == (str(trace), "raftref", "0.1.0", 3, 3, len(events), "holds", 0, "ingest", AT)
+    results = conn.execute("SELECT count(*), sum(verdict = 'holds') FROM results").fetchone()
+    assert results == (11, 11)
+    # Columns plus extra give back every event exactly.
+    cur = conn.execute("SELECT seq, line, node, kind, term, role, vote, commit_index, msg_type, "
+                       "msg_from, msg_to, msg_id, extra FROM events ORDER BY seq")
+    for ev, (seq, line, node, kind, term, role, vote, commit, mtype, mfrom, mto, mid, extra) in \
+            zip(events, cur, strict=True):
+        rebuilt = {"type": "event", "seq": seq, "node": node, "kind": kind, "term": term,
+                   "role": role, "vote": vote, "commit": commit, **orjson.loads(extra or "{}")}
+        if mtype is not None:
+            rebuilt["msg"] = {"type": mtype, "id": mid, "from": mfrom, "to": mto,
+                              **rebuilt["msg"]}
+        assert rebuilt == ev
+        assert line == seq + 2  # the header is line 1
+
+
+def test_the_same_file_twice_is_stored_once(tmp_path: Path, trace: Path) -> None:
+    db = tmp_path / "t.db"
+    [first] = ingest(db, [trace], ingested_at=AT)
+    before = counts(db)
+    copy = tmp_path / "copy.jsonl"
+    copy.write_bytes(trace.read_bytes())
+    again, same = ingest(db, [trace, copy], ingested_at="later")
+    assert (again.id, same.id) == (first.id, first.id) and not again.new and not same.new
+    assert again.verdict == "holds" and again.events == first.events
+    assert counts(db) == before
+
+
+def test_schema_indexes_exist_and_the_database_opens_in_plain_sqlite3(tmp_path: Path,
+                                                                     trace: Path) -> None:
+    db = tmp_path / "t.db"
+    ingest(db, [trace], ingested_at=AT)
+    conn = sqlite3.connect(db)
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert set(INDEXES) <= names
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    plan = " ".join(r[3] for r in conn.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM events WHERE run_id = 1 AND node = 'n2'"))
+    assert "idx_events_run_node" in plan
+    plan = " ".join(r[3] for r in conn.execute(
+        "EXPLAIN QUERY PLAN SELECT count(*) FROM events WHERE kind = 'crash'"))
+    assert "idx_events_kind" in plan
+
+
+def test_check_db_records_the_run_and_a_violation_with_its_lines(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    trace = CONFORMANCE / "election_safety_two_leaders.jsonl"
+    code, _, err = cli("check", str(trace), "--db", str(db))
+    assert code == 1 and "recorded as run 1" in err
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT origin, verdict, violated FROM runs").fetchone() == (
+        "check", "violated", "ElectionSafety")
+    prop, lines = conn.execute("SELECT property, lines FROM violations").fetchone()
+    assert prop == "ElectionSafety"
+    assert all(c["file"] == str(trace) and c["text"] for c in orjson.loads(lines))
+
+
+def test_a_run_of_several_files_is_one_run(tmp_path: Path) -> None:
+    files = [CONFORMANCE / "valid_per_process_n1.jsonl",
+             CONFORMANCE / "valid_per_process_n2n3.jsonl"]
+    report = check_files(files)
+    run = record_report(tmp_path / "t.db", report, ingested_at=AT)
+    total = sum(len(events_of(f)) for f in files)
+    assert run.new and run.events == total and run.verdict == "holds"
+    conn = sqlite3.connect(tmp_path / "t.db")
+    assert conn.execute("SELECT files FROM runs").fetchone()[0] == orjson.dumps(
+        [str(f) for f in files]).decode()
+    assert conn.execute("SELECT count(DISTINCT file) FROM events").fetchone()[0] == 2
+    # Stored in merged order: every receive comes after its send.
+    rows = conn.execute("SELECT kind, msg_id FROM events ORDER BY rowid").fetchall()
+    sent: set[str] = set()
+    for kind, mid in rows:
+        if kind == "send":
+            sent.add(mid)
+        elif kind == "receive":
+            assert mid in sent
+
+
+def test_query_prints_a_table_or_json_and_refuses_writes(tmp_path: Path, trace: Path) -> None:
+    db = tmp_path / "t.db"
+    ingest(db, [trace], ingested_at=AT)
+    sends = sum(e["kind"] == "send" for e in events_of(trace))
+    code, out, _ = cli("db", "query", "--db", str(db),
+                       "SELECT kind, count(*) AS n FROM events WHERE kind = 'send' GROUP BY kind")
+    assert code == 0 and "send" in out and str(sends) in out and "1 row(s)" in out
+    code, out, _ = cli("db", "query", str(db), "SELECT count(*) AS n FROM runs", "--json")
+    assert code == 0 and orjson.loads(out) == [{"n": 1}]
+    before = counts(db)
+    code, out, err = cli("db", "query", "--db", str(db), "DELETE FROM events")
+    assert code == 2 and err.count("\n") == 1 and "read-only" in err
+    code, _, err = cli("db", "query", "--db", str(db), "SELEC nonsense")
+    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1
+    assert counts(db) == before
+
+
+def write_trace(path: Path, header_nodes: list[str], events: list[dict]) -> Path:
+    header = {"type": "header", "format": "raft-trace", "version": 1,
+              "implementation": {"name": "handmade", "version": "1"}, "nodes": header_nodes}
+    lines = [header] + [{"type": "event", "seq": i, "commit": 0, **e} for i, e in enumerate(events)]
+    path.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
+    return path
+
+
+def ev(node: str, kind: str, term: int, role: str, vote: str | None, **more: object) -> dict:
+    return {"node": node, "kind": kind, "term": term, "role": role, "vote": vote, **more}
+
+
+ELECTIONS = [
+    ev("n1", "start", 0, "follower", None, log=[], restart=False),             # seq 0
+    ev("n2", "start", 0, "follower", None, log=[], restart=False),
+    ev("n3", "start", 0, "follower", None, log=[], restart=False),
+    ev("n1", "timeout", 1, "candidate", "n1"),
+    ev("n1", "role", 1, "candidate", "n1", previous="follower"),
+    ev("n1", "role", 1, "leader", "n1", previous="candidate"),                 # 5: elected
+    ev("n1", "crash", 1, "leader", "n1"),                                      # 6: no leader
+    ev("n2", "timeout", 2, "candidate", "n2"),
+    ev("n2", "role", 2, "candidate", "n2", previous="follower"),
+    ev("n3", "timeout", 3, "candidate", "n3"),
+    ev("n3", "role", 3, "candidate", "n3", previous="follower"),
+    ev("n1", "start", 1, "follower", "n1", log=[], restart=True),
+    ev("n3", "role", 3, "leader", "n3", previous="candidate"),                 # 12: elected
+    ev("n3", "role", 3, "follower", "n3", previous="leader"),                  # 13: no leader
+    ev("n2", "role", 2, "leader", "n2", previous="candidate"),                 # 14: elected
+]
+
+
+def test_summary_figures_on_a_handmade_trace(tmp_path: Path) -> None:
+    trace = write_trace(tmp_path / "elections.jsonl", ["n1", "n2", "n3"], ELECTIONS)
+    db = tmp_path / "t.db"
+    ingest(db, [trace], ingested_at=AT, check=False)
+    summary = summarize(db)
+    assert summary.verdicts == {"not checked": 1}
+    [e] = summary.elections
+    assert e.leaders == {1: [("n1", 5)], 3: [("n3", 12)], 2: [("n2", 14)]}
+    assert (e.terms, e.terms_with_leader, e.most_leaders_in_a_term, e.elections) == (4, 3, 1, 3)
+    lg = e.longest
+    assert lg is not None
+    assert (lg.from_seq, lg.to_seq, lg.events, lg.leader, lg.term, lg.cause) == (
+        6, 12, 6, "n3", 3, "n1 crashed")
+    code, out, _ = cli("db", "summary", "--db", str(db))
+    assert code == 0
+    assert "6 events" in out and "6 → 12" in out and "n1 crashed" in out and "not checked" in out
+
+
+def test_summary_leaders_per_term_match_the_simulator(tmp_path: Path) -> None:
+    trace = tmp_path / "mutant.jsonl"
+    result = simulate(trace, seed=1, steps=400, mutant="minority-quorum")
+    db = tmp_path / "t.db"
+    [run] = ingest(db, [trace], ingested_at=AT)
+    summary = summarize(db)
+    [e] = summary.elections
+    assert {t: [n for n, _ in ls] for t, ls in e.leaders.items()} == result.leaders
+    assert e.most_leaders_in_a_term == max(len(set(v)) for v in result.leaders.values())
+    assert summary.properties["ElectionSafety"] == (1, 1, 1)
+    assert "ElectionSafety" in run.violated
+
+
+# ------------------------------------------------------------------------------ bad input
+
+
+def test_a_file_that_is_not_sqlite_is_refused_and_left_alone(tmp_path: Path, trace: Path) -> None:
+    db = tmp_path / "notes.db"
+    db.write_bytes(b"my precious notes\n" * 10)
+    for args in (["db", "ingest", str(trace), "--db", str(db)], ["db", "summary", "--db", str(db)],
+                 ["db", "query", str(db), "SELECT 1"], ["check", str(trace), "--db", str(db)]):
+        code, _, err = cli(*args)
+        assert code == 2, args
+        assert err.count("\n") == 1 and "not an SQLite database" in err
+    assert db.read_bytes() == b"my precious notes\n" * 10
+
+
+def test_another_sqlite_database_is_not_taken_over(tmp_path: Path, trace: Path) -> None:
+    db = tmp_path / "other.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE accounts (id INTEGER)")
+    with pytest.raises(StoreError, match="not a raftref store"):
+        ingest(db, [trace], ingested_at=AT)
+
+
+def test_a_locked_database_gives_exit_2_and_loses_nothing(tmp_path: Path, trace: Path) -> None:
+    db = tmp_path / "t.db"
+    ingest(db, [trace], ingested_at=AT)
+    before = counts(db)
+    other = tmp_path / "other.jsonl"
+    simulate(other, seed=4, steps=200)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        for args in (["db", "ingest", str(other)], ["db", "summary"],
+                     ["db", "query", "SELECT count(*) FROM runs"]):
+            code, _, err = cli(*args, "--db", str(db), "--timeout", "0.1")
+            assert code == 2, args
+            assert err.count("\n") == 1 and "locked" in err
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert counts(db) == before
+
+
+@pytest.mark.parametrize("bad_line, needle", [
+    ('{"type":"event","seq":999999,"node":"n1","kind":"timeout","term":-1,"role":"candidate",'
+     '"vote":"n1","commit":0}', "field term"),
+    ('{"type":"event","seq":999999,"node":"n9","kind":"timeout","term":9,"role":"candidate",'
+     '"vote":"n9","commit":0}', "not in the header"),
+    ("not json at all", "invalid JSON"),
+])
+def test_a_trace_failing_the_schema_half_way_leaves_nothing_of_itself(
+        tmp_path: Path, trace: Path, bad_line: str, needle: str) -> None:
+    db = tmp_path / "t.db"
+    ingest(db, [trace], ingested_at=AT)
+    before = counts(db)
+    good = tmp_path / "good.jsonl"
+    simulate(good, seed=5, steps=300)
+    lines = good.read_text().splitlines()
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join(lines[:-40] + [bad_line] + lines[-40:]) + "\n")
+    code, out, err = cli("db", "ingest", str(good), str(bad), "--db", str(db))
+    assert code == 2
+    assert err.count("\n") == 1 and f"bad.jsonl:{len(lines) - 39}" in err and needle in err
+    assert "good.jsonl: stored as run 2" in out  # the run before the bad one is kept whole
+    after = counts(db)
+    assert after[0] == before[0] + 1
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT source FROM runs ORDER BY id").fetchall() == [
+            (str(trace),), (str(good),)]
+        assert conn.execute("SELECT count(*) FROM events WHERE run_id = 2").fetchone()[0] == \
+            len(lines) - 1
+
+
+def test_a_trace_the_checker_cannot_use_is_not_stored(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    broken = write_trace(tmp_path / "hole.jsonl", ["n1"], [
+        ev("n1", "start", 0, "follower", None, log=[], restart=False),
+        ev("n1", "append", 0, "follower", None, index=3, entries=[{"term": 0, "data": 1}]),
+    ])
+    code, _, err = cli("db", "ingest", str(broken), "--db", str(db))
+    assert code == 2 and "hole.jsonl:3" in err and "holes" in err
+    with connect(db) as store:
+        assert store["runs"].count == 0 and store["events"].count == 0
