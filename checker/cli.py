@@ -57,8 +57,13 @@ def _write_junit(path: Path, data: bytes) -> None:
               help="Check only this property (repeatable).")
 @click.option("--skip", multiple=True, metavar="PROPERTY",
               help="Do not check this property (repeatable).")
+@click.option("--db", "db_path", type=click.Path(path_type=Path), default=None,
+              help="Also record the run and its result in this trace store (SQLite).")
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
+              help="Also write the run's HTML space-time report to this file.")
 def check_command(traces: Sequence[Path], as_json: bool, junit_path: Path | None,
-                  only: Sequence[str], skip: Sequence[str]) -> None:
+                  only: Sequence[str], skip: Sequence[str], db_path: Path | None,
+                  html_path: Path | None) -> None:
     """Check raft-trace files (spec/trace.schema.json) against the Raft safety properties of
     spec/PROPERTIES.md. Several files (one per process) are checked together as one run.
 
@@ -92,6 +97,10 @@ def check_command(traces: Sequence[Path], as_json: bool, junit_path: Path | None
         raise CheckUsageError("input nested too deeply to check") from None
     if junit_path is not None:
         _write_junit(junit_path, to_junit(report))
+    if db_path is not None or html_path is not None:
+        from checker.store_cli import record_check  # the store and the page load only if asked
+
+        record_check(list(traces), report, db_path, html_path)
     if as_json:
         sys.stdout.buffer.write(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2)
                                 + b"\n")

@@ -133,8 +133,12 @@ def list_mutants() -> None:
 
 def _register_checker() -> None:
     from checker.cli import check_command
+    from checker.report_html.cli import report_command
+    from checker.store_cli import db_group
 
     main.add_command(check_command, name="check")
+    main.add_command(db_group, name="db")
+    main.add_command(report_command, name="report")
 
 
 _register_checker()
