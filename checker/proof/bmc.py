@@ -159,3 +159,29 @@ def bmc(bounds: Bounds, mutant_name: str | None = None, depth: int = 12,
         s.add(z3.Not(z3.Or(list(bad.values()))))
     result.seconds = time.perf_counter() - start
     return result
+
+
+GOALS = ("leader", "commit")
+
+
+def witness(bounds: Bounds, goal: str = "commit", depth: int = 10) -> BmcResult:
+    """A shortest path of the correct model to a state with a leader (``goal="leader"``) or a
+    committed entry (``"commit"``): evidence that the bounded model does something, and a
+    correct trace for the trace checker to pass."""
+    if goal not in GOALS:
+        raise ValueError(f"goal must be one of {', '.join(GOALS)}, got {goal!r}")
+    result = BmcResult(bounds, "none", depth)
+    start = time.perf_counter()
+    u = _Unrolling(bounds, mutant(None))
+    for k in range(depth + 1):
+        if k > 0:
+            u.grow()
+        last = u.states[-1]
+        target = z3.Or(list(last.leaders) if goal == "leader" else list(last.committed.values()))
+        if u.solver.check(target) == z3.sat:
+            result.k = k
+            result.violated = [f"reached:{goal}"]
+            result.path = u.path(u.solver.model())
+            break
+    result.seconds = time.perf_counter() - start
+    return result
