@@ -61,6 +61,10 @@ class ReportData:
         }
 
 
+def _js(value: Any) -> str:
+    return "true" if value is True else "false" if value is False else str(value)
+
+
 def describe(ev: dict[str, Any]) -> str:
     """One short line about an event, for its tooltip."""
     kind = ev["kind"]
@@ -73,15 +77,15 @@ def describe(ev: dict[str, Any]) -> str:
         elif msg["type"] == "RequestVote":
             arrow += f" last={msg['last_log_index']}/{msg['last_log_term']}"
         elif msg["type"] == "RequestVoteResponse":
-            arrow += f" granted={msg['granted']}"
+            arrow += f" granted={_js(msg['granted'])}"
         elif msg["type"] == "AppendEntriesResponse":
-            arrow += f" success={msg['success']} match={msg['match_index']}"
+            arrow += f" success={_js(msg['success'])} match={msg['match_index']}"
         text = f"{kind} {arrow} (id {msg['id']})"
         if kind == "drop" and ev.get("reason"):
             text += f" reason={ev['reason']}"
         return text
     if kind == "start":
-        return f"start restart={ev['restart']} log={len(ev['log'])} entries"
+        return f"start restart={_js(ev['restart'])} log={len(ev['log'])} entries"
     if kind in ("append", "truncate", "commit", "apply"):
         extra = f" +{len(ev['entries'])} entries" if kind == "append" else ""
         return f"{kind} index {ev['index']}{extra}"
@@ -90,7 +94,7 @@ def describe(ev: dict[str, Any]) -> str:
     if kind == "role":
         return f"role {ev.get('previous', '?')} → {ev['role']}"
     if kind == "propose":
-        return f"propose accepted={ev['accepted']}" + (
+        return f"propose accepted={_js(ev['accepted'])}" + (
             f" index {ev['index']}" if ev.get("index") is not None else "")
     return kind
 
@@ -135,9 +139,12 @@ def build(paths: list[Path], report: CheckReport | None, *, start: int = 0,
             data.line.append(loc[1])
             data.info.append(describe(ev))
             where[(loc[0], loc[1])] = i
-            role = DOWN if kind == "crash" else role_ix[ev["role"]]
             band = open_band.get(n)
-            if band is None or band[3] != role or band[4] != ev["term"]:
+            # Down from a crash to the next start; a drop addressed to a node that is down
+            # carries its last known state, not a restart.
+            down = kind == "crash" or (band is not None and band[3] == DOWN and kind != "start")
+            role = DOWN if down else role_ix[ev["role"]]
+            if band is None or band[3] != role or (not down and band[4] != ev["term"]):
                 if band is not None:
                     band[2] = i
                 band = [n, i, i + 1, role, ev["term"]]

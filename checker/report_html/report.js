@@ -234,10 +234,15 @@
         o.push('<circle class="selected-ring" cx="' + xx + '" cy="' + yy + '" r="' + (r + 8) +
                '"/>');
       }
+      var marked = kind === K.crash || (kind === K.start && /restart=true/.test(ev.info[i]));
+      o.push('<circle class="ev" data-i="' + i + '" cx="' + xx + '" cy="' + yy + '" r="' +
+             (marked ? r + 4 : r) + '" fill="' + (marked ? "transparent" : violated[i] ?
+             "#d62828" : "#55606e") + '"><title>seq ' + ev.seq[i] + " " +
+             esc(D.nodes[ev.node[i]]) + ": " + esc(ev.info[i]) + "</title></circle>");
       if (kind === K.crash) {
-        o.push('<path class="crash-x" d="M' + (xx - 6) + " " + (yy - 6) + "l12 12m0 -12l-12 12" +
-               '"/>');
-      } else if (kind === K.start && i > 0 && /restart=true/.test(ev.info[i])) {
+        var cross = 'd="M' + (xx - 6) + " " + (yy - 6) + 'l12 12m0 -12l-12 12"';
+        o.push('<path class="crash-halo" ' + cross + "/>", '<path class="crash-x" ' + cross + "/>");
+      } else if (marked) {
         o.push('<path class="restart" d="M' + (xx - 4) + " " + (yy - 7) + "l10 7l-10 7z" + '"/>');
       } else if (kind === K.commit) {
         o.push('<path class="commit-mark" d="M' + xx + " " + (yy + 8) + "l5 5l-5 5l-5 -5z" + '"/>');
@@ -249,9 +254,6 @@
         o.push('<text class="leader-star" x="' + xx + '" y="' + (yy + 26) +
                '" text-anchor="middle">★ leader</text>');
       }
-      o.push('<circle class="ev" data-i="' + i + '" cx="' + xx + '" cy="' + yy + '" r="' + r +
-             '" fill="' + (violated[i] ? "#d62828" : "#55606e") + '"><title>seq ' + ev.seq[i] +
-             " " + esc(D.nodes[ev.node[i]]) + ": " + esc(ev.info[i]) + "</title></circle>");
     }
     o.push("</g>");
     for (k = 0; k < lanes; k++) {
