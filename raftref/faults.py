@@ -91,6 +91,11 @@ def schedules(draw: st.DrawFn, nodes: int | None = None, steps: int = 3000,
     n = nodes if nodes is not None else draw(st.sampled_from([3, 5]))
     horizon = estimated_ticks(steps, n)
     seed = draw(st.integers(0, 2**16))
+    # Client load: a put every 5 ticks by default; heavier load makes lagging followers need
+    # several AppendEntries to catch up, which is where stale and duplicated RPCs bite.
+    interval = draw(st.sampled_from([5, 2, 1]))
+    # Smaller AppendEntries batches leave followers holding entries past the last new one.
+    max_entries = draw(st.sampled_from([8, 2, 1]))
     if generator == "random":
         network = draw(network_profiles())
         faults = draw(crashes(n, horizon)) + draw(partitions(n, horizon))
@@ -120,11 +125,14 @@ def schedules(draw: st.DrawFn, nodes: int | None = None, steps: int = 3000,
         # Stale RPCs: AppendEntries duplicated and held back, replies held back across
         # elections (partitions and crashes force leadership to move while they are in flight).
         network = NetworkProfile(drop=0.05, reply_drop=0.05, append_duplicate=0.2,
-                                 append_delay=0.2, reply_delay=0.3, long_delay_max=60)
+                                 append_delay=0.2, reply_delay=0.3, long_delay_min=20,
+                                 long_delay_max=150)
         faults = draw(partitions(n, horizon)) + draw(crashes(n, horizon))
+        interval = 1
         targeted = draw(message_faults(steps))
     else:
         raise ValueError(f"unknown generator {generator!r}; choose one of {', '.join(GENERATORS)}")
     return Schedule(seed=seed, nodes=n, steps=steps, network=network, faults=_ordered(faults),
-                    proposal_interval=5, mutants=tuple(mutants),
-                    message_faults=tuple(sorted(targeted, key=lambda m: m.send)))
+                    proposal_interval=interval, mutants=tuple(mutants),
+                    message_faults=tuple(sorted(targeted, key=lambda m: m.send)),
+                    max_entries=max_entries)

@@ -15,7 +15,7 @@ MUTANTS: dict[str, str] = {
     "truncate-on-match": "follower truncates its log on an AppendEntries whose entries "
     "already match",
     "minority-quorum": "quorum is off by one: a minority wins elections and commits",
-    "commit-past-new-entries": "follower sets commitIndex from leaderCommit without the min with "
+    "commit-past-new-entries": "follower sets commitIndex to leaderCommit without the min with "
     "the index of its last new entry",
     "candidate-ignores-leader": "candidate rejects AppendEntries from a leader of its own term "
     "instead of stepping down",
@@ -44,8 +44,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "truncate-on-match": frozenset({"CommittedDurable", "StateMachineSafety",
                                     "LeaderCompleteness"}),
     "minority-quorum": frozenset({"ElectionSafety", "CommitJustified"}),
-    "commit-past-new-entries": frozenset({"StateMachineSafety", "CommittedDurable",
-                                          "ApplyOrder"}),
+    "commit-past-new-entries": frozenset({"MessageRules", "CommittedDurable",
+                                          "StateMachineSafety", "ApplyOrder"}),
     "candidate-ignores-leader": frozenset({"MessageRules"}),
     "ignore-higher-term-reply": frozenset({"MessageRules"}),
     "stale-reply-match": frozenset({"CommitJustified"}),

@@ -341,7 +341,7 @@ class Node:
         # commitIndex = min(leaderCommit, index of last new entry).
         if msg.leader_commit > self.commit_index:
             if "commit-past-new-entries" in self.mutants:
-                target = min(msg.leader_commit, self.log.last_index)  # the bug
+                target = msg.leader_commit  # the bug: no min, may pass the log's end
             else:
                 target = min(msg.leader_commit, index)
             if target > self.commit_index:
@@ -430,6 +430,8 @@ class Node:
         self.log.append(entries)
         self._log_ops.append(("append", index, entries))
         self._emit("append", index=index, entries=[e.to_json() for e in entries])
+        if self.last_applied < self.commit_index:
+            self._apply_committed()
 
     def _truncate(self, index: int) -> None:
         self.log.truncate_from(index)
@@ -439,9 +441,13 @@ class Node:
     def _set_commit(self, index: int) -> None:
         self.commit_index = index
         self._emit("commit", index=index)
+        self._apply_committed()
+
+    def _apply_committed(self) -> None:
         # Fig2 All Servers rule 1: if commitIndex > lastApplied: increment lastApplied and apply
-        # log[lastApplied] to the state machine.
-        while self.last_applied < self.commit_index:
+        # log[lastApplied] to the state machine. (Only a mutant's commitIndex can pass the end
+        # of the log; its entries are then applied as they arrive.)
+        while self.last_applied < min(self.commit_index, self.log.last_index):
             self.last_applied += 1
             entry = self.log.entry(self.last_applied)
             self.kv.apply(entry.data)

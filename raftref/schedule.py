@@ -121,6 +121,7 @@ class Schedule:
     proposal_interval: int = 5
     mutants: tuple[str, ...] = ()
     message_faults: tuple[MessageFault, ...] = ()
+    max_entries: int = 8  # entries per AppendEntries (NodeConfig.max_entries_per_message)
 
     @property
     def node_ids(self) -> tuple[str, ...]:
@@ -133,6 +134,7 @@ class Schedule:
             "steps": self.steps,
             "network": asdict(self.network),
             "proposal_interval": self.proposal_interval,
+            "max_entries": self.max_entries,
             "mutants": list(self.mutants),
             "faults": [f.to_json() for f in self.faults],
             "message_faults": [m.to_json() for m in self.message_faults],
@@ -144,7 +146,7 @@ class Schedule:
         if not isinstance(obj, dict):
             raise ScheduleError("top level: a schedule is a JSON object")
         known = {"seed", "nodes", "steps", "network", "proposal_interval", "mutants", "faults",
-                 "message_faults"}
+                 "message_faults", "max_entries"}
         extra = sorted(set(obj) - known)
         if extra:
             raise ScheduleError(f"{extra[0]}: unknown field (known: {', '.join(sorted(known))})")
@@ -152,6 +154,7 @@ class Schedule:
         nodes = _int(obj, "nodes", 3, minimum=1)
         steps = _int(obj, "steps", 2000, minimum=0)
         interval = _int(obj, "proposal_interval", 5, minimum=0)
+        max_entries = _int(obj, "max_entries", 8, minimum=1)
         network_obj = obj.get("network", {})
         if not isinstance(network_obj, dict):
             raise ScheduleError("network: must be an object")
@@ -182,7 +185,7 @@ class Schedule:
             raise ScheduleError("message_faults: must be a list")
         message_faults = tuple(_message_fault(m, i) for i, m in enumerate(mf_obj))
         return Schedule(seed, nodes, steps, network, faults, interval, tuple(mutants),
-                        message_faults)
+                        message_faults, max_entries)
 
 
 def _int(obj: dict[str, Any], key: str, default: int, minimum: int | None = None) -> int:
