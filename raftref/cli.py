@@ -153,15 +153,6 @@ def _register_adapters() -> None:
 _register_adapters()
 
 
-def _register_adapters() -> None:
-    from checker.adapters.cli import adapt_group
-
-    main.add_command(adapt_group, name="adapt")
-
-
-_register_adapters()
-
-
 @main.command()
 @click.option("--nodes", type=click.Choice(["3", "5"]), default=None,
               help="Cluster size (default: Hypothesis picks 3 or 5).")
