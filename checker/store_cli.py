@@ -46,7 +46,7 @@ def now() -> str:
 
 
 def _console() -> Console:
-    return Console(soft_wrap=False, width=max(Console().width, 132))
+    return Console(soft_wrap=False, width=max(Console().width, 120))
 
 
 def fail(message: str) -> CheckUsageError:
@@ -166,12 +166,12 @@ def print_summary(summary: Summary, leaders_of: int | None) -> None:
     if not summary.runs:
         console.print("no runs stored yet (store one: raftref db ingest TRACE)")
         return
-    runs = Table("run", "source", "origin", "implementation", "nodes", "events", "verdict",
-                 "violated", title="Runs")
+    runs = Table("run", "origin", "implementation", "nodes", "events", "verdict", "violated",
+                 "source", title="Runs")
     for r in summary.runs:
         impl = f"{r['implementation']} {r['impl_version'] or ''}".strip()
-        runs.add_row(str(r["id"]), r["source"], r["origin"] or "", impl, str(r["nodes"]),
-                     f"{r['events']:,}", r["verdict"] or "not checked", r["violated"] or "")
+        runs.add_row(str(r["id"]), r["origin"] or "", impl, str(r["nodes"]), f"{r['events']:,}",
+                     r["verdict"] or "not checked", r["violated"] or "", r["source"])
     console.print(runs)
     console.print("verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(summary.verdicts.items())))
     props = Table("property", "runs checked", "runs violated", "violations",
@@ -179,17 +179,19 @@ def print_summary(summary: Summary, leaders_of: int | None) -> None:
     for name, (checked, bad, total) in summary.properties.items():
         props.add_row(name, str(checked), str(bad), str(total))
     console.print(props)
-    elections = Table("run", "terms", "terms led", "most leaders in a term", "elections",
-                      "longest election", "from seq → to seq", "won by", "after",
+    elections = Table("run", "terms", "terms led", "most leaders/term", "elections",
+                      "longest election", "won by", "after",
                       title="Elections (longest: most events with no leader before one is "
                             "elected)")
+    for column in elections.columns[5:]:
+        column.no_wrap = True
     for e in summary.elections:
         lg = e.longest
         elections.add_row(str(e.run_id), str(e.terms), str(e.terms_with_leader),
                           str(e.most_leaders_in_a_term), str(e.elections),
-                          f"{lg.events:,} events" if lg else "-",
-                          f"{lg.from_seq} → {lg.to_seq}" if lg else "-",
-                          f"{lg.leader}, term {lg.term}" if lg else "-", lg.cause if lg else "-")
+                          f"{lg.events:,} events (seq {lg.from_seq} → {lg.to_seq})" if lg
+                          else "-", f"{lg.leader}, term {lg.term}" if lg else "-",
+                          lg.cause if lg else "-")
     console.print(elections)
     target = leaders_of if leaders_of is not None else summary.runs[-1]["id"]
     for e in summary.elections:

@@ -66,13 +66,21 @@ def load_schedule(path: Path) -> Schedule:
               help="Write the schedule that was run, for exact replay.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Trace file to write (JSON Lines); '-' or absent: standard output.")
+@click.option("--target", type=click.Choice(["raftref", "pysyncobj"]), default="raftref",
+              show_default=True,
+              help="Which Raft runs: the reference node, or real PySyncObj nodes in the harness.")
 def sim(nodes: int | None, seed: int | None, steps: int | None, schedule_path: Path | None,
-        mutants: tuple[str, ...], save_schedule: Path | None, output: Path | None) -> None:
+        mutants: tuple[str, ...], save_schedule: Path | None, output: Path | None,
+        target: str) -> None:
     """Run one seeded, fault-injected simulation and write its trace.
 
     Without --schedule, the seed generates the default fault mix (crashes and restarts,
-    partitions and heals, message loss, duplication, delay and reordering).
+    partitions and heals, message loss, duplication, delay and reordering). With --target
+    pysyncobj the same schedule drives a PySyncObj cluster (raftref/harness/pysyncobj.py).
     """
+    if target == "pysyncobj" and mutants:
+        raise UsageFailure("--mutant switches on bugs in raftref's node; it does not apply to "
+                           "--target pysyncobj")
     if schedule_path is not None:
         base = load_schedule(schedule_path)
         overrides: dict[str, Any] = {}
@@ -94,12 +102,19 @@ def sim(nodes: int | None, seed: int | None, steps: int | None, schedule_path: P
     if save_schedule is not None:
         with atomic_output(save_schedule) as f:
             f.write(orjson.dumps(schedule.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
+    if target == "pysyncobj":
+        if schedule.mutants:
+            raise UsageFailure("the schedule names mutants; they do not apply to --target "
+                               "pysyncobj")
+        from raftref.harness.pysyncobj import run_pysyncobj as runner
+    else:
+        runner = run_schedule
     if output is None or str(output) == "-":
-        result = run_schedule(schedule, sys.stdout.buffer)
+        result = runner(schedule, sys.stdout.buffer)
         sys.stdout.buffer.flush()
     else:
         with atomic_output(output) as f:
-            result = run_schedule(schedule, f)
+            result = runner(schedule, f)
     click.echo(describe_run(schedule, result, output), err=True)
 
 
@@ -164,9 +179,9 @@ _register_adapters()
               help="Hunt this deliberate bug (default: hunt real bugs in the reference node).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Worker i searches with seed + i.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path),
-              default=Path("traces/counterexamples"), show_default=True,
-              help="Where shrunk counterexamples (schedule, trace, report) are saved.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Where shrunk counterexamples (schedule, trace, report) are saved "
+                   "[default: traces/counterexamples, or traces/pysyncobj for that target].")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Worker processes, each on its own seeds; results are merged.")
 @click.option("--steps", type=click.IntRange(100), default=3000, show_default=True,
@@ -175,9 +190,12 @@ _register_adapters()
               show_default=True, help="How schedules are built (see raftref/faults.py).")
 @click.option("--shrink-seconds", type=click.FloatRange(min=0), default=120, show_default=True,
               help="Time allowed for shrinking a failure; then the smallest one so far is kept.")
+@click.option("--target", type=click.Choice(["raftref", "pysyncobj"]), default="raftref",
+              show_default=True,
+              help="Which Raft is judged: the reference node, or PySyncObj in the harness.")
 def fuzz(nodes: str | None, examples: int | None, seconds: float | None, mutant: str | None,
-         seed: int, out_dir: Path, workers: int, steps: int, generator: str,
-         shrink_seconds: float) -> None:
+         seed: int, out_dir: Path | None, workers: int, steps: int, generator: str,
+         shrink_seconds: float, target: str) -> None:
     """Hypothesis campaign: generate fault schedules, check every trace, shrink failures.
 
     Exit code 1 if a property is violated (the shrunk schedule, its trace and the report are
@@ -188,15 +206,22 @@ def fuzz(nodes: str | None, examples: int | None, seconds: float | None, mutant:
 
     if examples is not None and seconds is not None:
         raise UsageFailure("give --examples or --seconds, not both")
+    if target == "pysyncobj" and mutant is not None:
+        raise UsageFailure("--mutant switches on bugs in raftref's node; it does not apply to "
+                           "--target pysyncobj")
+    if out_dir is None:
+        out_dir = Path("traces/pysyncobj" if target == "pysyncobj" else "traces/counterexamples")
     options = FuzzOptions(nodes=int(nodes) if nodes else None,
                           examples=None if seconds is not None else (examples or 100),
                           seconds=seconds, mutant=mutant, seed=seed, workers=workers,
                           steps=steps, generator=generator, out_dir=out_dir,
-                          shrink_seconds=shrink_seconds)
+                          shrink_seconds=shrink_seconds, target=target)
     results, findings = run_fuzz(options)
     console.print(fuzz_table(options, results))
+    replay = "" if target == "raftref" else f" --target {target}"
     for f in findings:
-        console.print(f"{f.property} violated; replay: raftref sim --schedule {f.files[0]}")
+        console.print(f"{f.property} violated; replay: raftref sim{replay} --schedule "
+                      f"{f.files[0]}")
     sys.exit(1 if findings else 0)
 
 

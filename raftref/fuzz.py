@@ -38,10 +38,21 @@ class Verdict:
     trace: bytes
 
 
-def judge(schedule: Schedule) -> Verdict:
-    """Run ``schedule`` on the simulator and check the whole trace."""
+TARGETS = ("raftref", "pysyncobj")
+
+
+def judge(schedule: Schedule, target: str = "raftref") -> Verdict:
+    """Run ``schedule`` on ``target`` (the simulator's reference nodes, or a PySyncObj cluster
+    in the harness) and check the whole trace."""
     buf = io.BytesIO()
-    run_schedule(schedule, buf)
+    if target == "pysyncobj":
+        from raftref.harness.pysyncobj import run_pysyncobj
+
+        run_pysyncobj(schedule, buf)
+    elif target == "raftref":
+        run_schedule(schedule, buf)
+    else:
+        raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     trace = buf.getvalue()
     report = check_lines(trace.decode().splitlines(), name="<simulated>")
     return Verdict(report.violated, report, trace)
@@ -60,6 +71,7 @@ class Finding:
     found_after_seconds: float
     shrink_seconds: float
     files: list[Path] = field(default_factory=list)
+    target: str = "raftref"
 
     @property
     def events(self) -> int:
@@ -100,6 +112,7 @@ def hunt(
     shrink: bool = True,
     shrink_seconds: float | None = None,
     on_example: Callable[[int, int, bool], None] | None = None,
+    target: str = "raftref",
 ) -> HuntResult:
     """Search schedules for one that violates a property, then shrink it.
 
@@ -119,7 +132,7 @@ def hunt(
 
     def violates(schedule: Schedule) -> bool:
         result.fault_kinds.update(fault_kinds(schedule))
-        verdict = judge(schedule)
+        verdict = judge(schedule, target)
         result.examples += 1
         result.events += verdict.trace.count(b"\n") - 1
         hit = bool(set(verdict.violated) & want) if want else bool(verdict.violated)
@@ -148,16 +161,17 @@ def hunt(
     except (NoSuchExample, Unsatisfiable, _TimeUp):
         minimal = smallest[0] if smallest else None
     if minimal is not None:
-        minimal = _shortest_run(minimal, want)
+        minimal = _shortest_run(minimal, want, target)
     result.seconds = time.monotonic() - started
     if minimal is not None:
-        verdict = judge(minimal)
+        verdict = judge(minimal, target)
         hits = [p for p in verdict.violated if not want or p in want]
         examples_to_hit, seconds_to_hit = first_hit[0]
         result.finding = Finding(
             property=hits[0], violated=verdict.violated, schedule=minimal, trace=verdict.trace,
             report_text=verdict.report.to_text(), found_after_examples=examples_to_hit,
             found_after_seconds=seconds_to_hit, shrink_seconds=result.seconds - seconds_to_hit,
+            target=target,
         )
     return result
 
@@ -180,12 +194,13 @@ def _size(schedule: Schedule) -> tuple[int, int]:
     return (len(schedule.faults) + len(schedule.message_faults), schedule.steps)
 
 
-def _shortest_run(schedule: Schedule, want: frozenset[str] | None) -> Schedule:
+def _shortest_run(schedule: Schedule, want: frozenset[str] | None,
+                  target: str = "raftref") -> Schedule:
     """Cut the run at the first step where the violation shows. A run's prefix does not depend
     on its length, so a binary search over ``steps`` finds the shortest failing run."""
 
     def fails(steps: int) -> bool:
-        violated = judge(replace(schedule, steps=steps)).violated
+        violated = judge(replace(schedule, steps=steps), target).violated
         return bool(set(violated) & want) if want else bool(violated)
 
     low, high = 0, schedule.steps  # fails(high) holds; find the least such
@@ -201,7 +216,8 @@ def _shortest_run(schedule: Schedule, want: frozenset[str] | None) -> Schedule:
 def save_finding(finding: Finding, out_dir: Path, mutant: str | None, seed: int) -> list[Path]:
     """Write the shrunk schedule and its trace under ``out_dir`` with a name that says the
     mutant and the property; returns the paths. Existing files are never overwritten."""
-    stem = f"{mutant or 'reference'}--{finding.property}--{finding.schedule.nodes}n-seed{seed}"
+    label = mutant or ("reference" if finding.target == "raftref" else finding.target)
+    stem = f"{label}--{finding.property}--{finding.schedule.nodes}n-seed{seed}"
     paths = [out_dir / f"{stem}.schedule.json", out_dir / f"{stem}.jsonl",
              out_dir / f"{stem}.report.txt"]
     n = 1

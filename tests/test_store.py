@@ -299,3 +299,20 @@ def test_a_trace_the_checker_cannot_use_is_not_stored(tmp_path: Path) -> None:
     assert code == 2 and "hole.jsonl:3" in err and "holes" in err
     with connect(db) as store:
         assert store["runs"].count == 0 and store["events"].count == 0
+
+
+def test_the_readme_documents_every_table_column_index_and_command() -> None:
+    from checker.store import EVENT_COLUMNS, RESULT_COLUMNS, RUN_COLUMNS, VIOLATION_COLUMNS
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Trace store and report"):]
+    section = section[:section.index("\n## ", 10)]
+    for table, columns in (("runs", RUN_COLUMNS), ("events", EVENT_COLUMNS),
+                           ("results", RESULT_COLUMNS), ("violations", VIOLATION_COLUMNS)):
+        row = next(line for line in section.splitlines() if line.startswith(f"| `{table}` |"))
+        assert all(f"`{c}`" in row for c in columns), table
+    assert all(f"`{name}`" in section for name in INDEXES)
+    for command in ("raftref db ingest", "raftref db query", "raftref db summary",
+                    "raftref report", "raftref check"):
+        assert f"$ {command}" in section, command
+    assert "--db traces/raftref.db --html" in section

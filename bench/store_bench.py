@@ -1,0 +1,110 @@
+"""Benchmark: how fast the trace store ingests a trace, beside how fast the checker checks it.
+
+Generates a trace of exactly 10^6 events with the simulator (3 nodes, default fault mix), then
+measures on that one file, each in a fresh process and into a fresh database:
+  - check: checker.check_files, events per second (the reference figure);
+  - ingest: checker.store.ingest as `raftref db ingest` runs it (stores every event, checks
+    the run in the same read of the file, stores the results);
+  - ingest --no-check: events stored, nothing checked;
+and prints events per second and the ratio to the check rate, with the database's size.
+
+Usage: python bench/store_bench.py [--events 1000000] [--dir DIR] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from raftref.schedule import generate_schedule
+from raftref.sim import Simulation
+
+CHECK = """
+import sys, time
+from checker import check_files
+t = time.perf_counter()
+report = check_files([sys.argv[1]])
+print(report.events, time.perf_counter() - t)
+"""
+
+INGEST = """
+import sys, time
+from checker.store import ingest
+t = time.perf_counter()
+[run] = ingest(sys.argv[2], [sys.argv[1]], ingested_at="bench", check=sys.argv[3] == "check")
+print(run.events, time.perf_counter() - t)
+"""
+
+MODES = [("check (checker.check_files)", None), ("ingest (db ingest: store + check)", "check"),
+         ("ingest --no-check (store only)", "none")]
+
+
+def make_trace(path: Path, events: int) -> int:
+    """A trace of exactly ``events`` events: a long enough simulation, cut after that many
+    events (a prefix of a valid trace is a valid trace)."""
+    steps = events // 2
+    while True:
+        with path.open("wb") as f:
+            result = Simulation(generate_schedule(seed=1, nodes=3, steps=steps), f).run()
+        if result.events >= events:
+            break
+        steps = int(steps * events / max(result.events, 1) * 1.1) + 100
+    with path.open("rb") as f:
+        lines = [f.readline() for _ in range(events + 1)]  # the header, then the events
+    path.write_bytes(b"".join(lines))
+    return events
+
+
+def run(program: str, *args: str) -> tuple[int, float]:
+    out = subprocess.run([sys.executable, "-c", program, *args], check=True,
+                         capture_output=True, text=True).stdout.split()
+    return int(out[0]), float(out[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
+    args = parser.parse_args()
+    workdir = args.dir or Path(tempfile.mkdtemp(prefix="raftref-store-bench-"))
+    trace = workdir / f"trace-{args.events}.jsonl"
+    t = time.perf_counter()
+    events = make_trace(trace, args.events)
+    print(f"trace: {events:,} events, {trace.stat().st_size / 2**20:.0f} MB, generated in "
+          f"{time.perf_counter() - t:.0f}s", file=sys.stderr)
+    rows = []
+    check_rate = 0.0
+    for label, mode in MODES:
+        db = workdir / f"bench-{mode}.db"
+        db.unlink(missing_ok=True)
+        if mode is None:
+            n, secs = run(CHECK, str(trace))
+            check_rate = n / secs
+        else:
+            n, secs = run(INGEST, str(trace), str(db), mode)
+        rate = n / secs
+        rows.append({"what": label, "events": n, "seconds": secs, "ev_s": rate,
+                     "vs_check": rate / check_rate,
+                     "db_mb": db.stat().st_size / 2**20 if db.exists() else None})
+        db.unlink(missing_ok=True)
+    trace.unlink()
+    head = (f"{'what':<34} {'events':>10} {'seconds':>8} {'events/s':>10} {'vs check':>9} "
+            f"{'DB MB':>7}")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        size = f"{r['db_mb']:.0f}" if r["db_mb"] is not None else "-"
+        print(f"{r['what']:<34} {r['events']:>10,} {r['seconds']:>8.1f} {r['ev_s']:>10,.0f} "
+              f"{r['vs_check']:>8.0%} {size:>7}")
+    if args.json:
+        print(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
