@@ -42,6 +42,7 @@ class FuzzOptions:
     generator: str = "random"
     out_dir: Path = Path("traces/counterexamples")
     shrink_seconds: float | None = 120
+    target: str = "raftref"  # or "pysyncobj" (raftref/harness/pysyncobj.py)
 
 
 def _worker(options: FuzzOptions, index: int, progress: Any) -> HuntResult:
@@ -56,7 +57,7 @@ def _worker(options: FuzzOptions, index: int, progress: Any) -> HuntResult:
     return hunt(seed=options.seed + index, nodes=options.nodes, mutant=options.mutant,
                 examples=examples or 0, seconds=options.seconds, steps=options.steps,
                 generator=options.generator, shrink_seconds=options.shrink_seconds,
-                on_example=report)
+                on_example=report, target=options.target)
 
 
 class _LocalQueue:
@@ -119,7 +120,9 @@ def _drain(q: Any, update: Callable[[Any], None], timeout: float) -> None:
 
 
 def fuzz_table(options: FuzzOptions, results: list[HuntResult]) -> Table:
-    title = f"fuzz: {options.mutant or 'reference node (no mutant)'}, generator {options.generator}"
+    what = (options.mutant or "reference node (no mutant)" if options.target == "raftref"
+            else options.target)
+    title = f"fuzz: {what}, generator {options.generator}"
     table = Table(title=title)
     for col in ("seed", "examples", "events", "seconds", "property", "found after",
                 "shrunk to"):

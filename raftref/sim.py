@@ -18,7 +18,7 @@ from typing import IO, Any
 from raftref.messages import AppendEntries, AppendEntriesResponse, Message, RequestVoteResponse
 from raftref.mutants import check_mutants
 from raftref.node import LEADER, Node, NodeConfig, PersistentState, Ready
-from raftref.schedule import Fault, Schedule
+from raftref.schedule import Fault, MessageFault, NetworkProfile, Schedule
 from raftref.trace import TraceWriter, header
 
 TICK, DELIVER, FAULT, CLIENT = 0, 1, 2, 3
@@ -133,34 +133,14 @@ class Simulation:
 
     def _send(self, msg: Message) -> None:
         self.result.messages_sent += 1
-        # The profile's random draws happen for every message, targeted or not, so adding or
-        # removing one message fault does not shift the network's decisions for the others.
-        rng, net = self.net_rng, self.net
         is_reply = isinstance(msg, AppendEntriesResponse | RequestVoteResponse)
-        lost = rng.random() < (net.reply_drop if is_reply else net.drop)
-        duplicate, long_delay = net.duplicate, net.long_delay
-        if isinstance(msg, AppendEntries):
-            duplicate = 1 - (1 - duplicate) * (1 - net.append_duplicate)
-            long_delay = 1 - (1 - long_delay) * (1 - net.append_delay)
-        elif is_reply:
-            long_delay = 1 - (1 - long_delay) * (1 - net.reply_delay)
-        copies = 2 if rng.random() < duplicate else 1
-        delays = []
-        for _ in range(2):
-            if rng.random() < long_delay:
-                delays.append(rng.randint(net.long_delay_min, net.long_delay_max))
-            else:
-                delays.append(rng.randint(net.delay_min, net.delay_max))
-        targeted = self._message_faults.get(self.result.messages_sent)
-        if targeted is not None:
-            lost, copies = targeted.action == "drop", 2 if targeted.action == "duplicate" else 1
-            if targeted.action == "delay":
-                delays[0] = targeted.delay
-        if lost:
+        delays = plan_delivery(self.net_rng, self.net, isinstance(msg, AppendEntries), is_reply,
+                               self._message_faults.get(self.result.messages_sent))
+        if not delays:
             self._drop(msg, "loss")
             return
-        self.result.messages_duplicated += copies - 1
-        for delay in delays[:copies]:
+        self.result.messages_duplicated += len(delays) - 1
+        for delay in delays:
             self._push(self.now + delay, DELIVER, msg)
 
     def _drop(self, msg: Message, reason: str) -> None:
@@ -236,6 +216,34 @@ class Simulation:
                 r.applied[n] = node.last_applied
                 r.logs[n] = tuple(node.log.entries())
                 r.kv[n] = dict(node.kv.data)
+
+
+def plan_delivery(rng: random.Random, net: NetworkProfile, is_append: bool, is_reply: bool,
+                  targeted: MessageFault | None) -> list[int]:
+    """What the network does with one message: the delays (in ticks) of the copies delivered,
+    none when it is lost. Shared by every driver (the simulator, the PySyncObj harness).
+
+    The profile's random draws happen for every message, targeted or not, so adding or
+    removing one message fault does not shift the network's decisions for the others."""
+    lost = rng.random() < (net.reply_drop if is_reply else net.drop)
+    duplicate, long_delay = net.duplicate, net.long_delay
+    if is_append:
+        duplicate = 1 - (1 - duplicate) * (1 - net.append_duplicate)
+        long_delay = 1 - (1 - long_delay) * (1 - net.append_delay)
+    elif is_reply:
+        long_delay = 1 - (1 - long_delay) * (1 - net.reply_delay)
+    copies = 2 if rng.random() < duplicate else 1
+    delays = []
+    for _ in range(2):
+        if rng.random() < long_delay:
+            delays.append(rng.randint(net.long_delay_min, net.long_delay_max))
+        else:
+            delays.append(rng.randint(net.delay_min, net.delay_max))
+    if targeted is not None:
+        lost, copies = targeted.action == "drop", 2 if targeted.action == "duplicate" else 1
+        if targeted.action == "delay":
+            delays[0] = targeted.delay
+    return [] if lost else delays[:copies]
 
 
 def run_schedule(schedule: Schedule, stream: IO[bytes] | None = None) -> SimResult:
