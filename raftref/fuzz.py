@@ -111,6 +111,7 @@ def hunt(
     want: frozenset[str] | None = None,
     shrink: bool = True,
     shrink_seconds: float | None = None,
+    shrink_examples: int | None = None,
     on_example: Callable[[int, int, bool], None] | None = None,
     target: str = "raftref",
 ) -> HuntResult:
@@ -118,8 +119,9 @@ def hunt(
 
     ``want`` restricts which properties count as a hit (default: any; with a mutant, the
     properties that mutant is expected to break, so shrinking cannot wander to another bug).
-    ``shrink_seconds`` bounds the time spent shrinking; when it runs out, the smallest failing
-    schedule seen so far is kept. ``on_example(examples, events, found)`` is called after every
+    ``shrink_seconds`` bounds the time spent shrinking, ``shrink_examples`` the number of runs
+    (deterministic, for tests); when either runs out, the smallest failing schedule seen so far
+    is kept. ``on_example(examples, events, found)`` is called after every
     example (progress bars).
     """
     mutants = check_mutants([mutant] if mutant else [])
@@ -131,22 +133,26 @@ def hunt(
     smallest: list[Schedule] = []
 
     def violates(schedule: Schedule) -> bool:
+        # Out of time: stop before paying for another run (Hypothesis then ends quickly).
+        now = time.monotonic() - started
+        if first_hit and shrink_seconds is not None and now - first_hit[0][1] > shrink_seconds:
+            raise _TimeUp
+        if (first_hit and shrink_examples is not None
+                and result.examples - first_hit[0][0] >= shrink_examples):
+            raise _TimeUp
+        if not first_hit and seconds is not None and now > seconds:
+            raise _TimeUp
         result.fault_kinds.update(fault_kinds(schedule))
         verdict = judge(schedule, target)
         result.examples += 1
         result.events += verdict.trace.count(b"\n") - 1
         hit = bool(set(verdict.violated) & want) if want else bool(verdict.violated)
-        now = time.monotonic() - started
         if hit and not first_hit:
-            first_hit.append((result.examples, now))
+            first_hit.append((result.examples, time.monotonic() - started))
         if hit and (not smallest or _size(schedule) <= _size(smallest[0])):
             smallest[:] = [schedule]
         if on_example is not None:
             on_example(result.examples, result.events, bool(first_hit))
-        if not first_hit and seconds is not None and now > seconds:
-            raise _TimeUp
-        if first_hit and shrink_seconds is not None and now - first_hit[0][1] > shrink_seconds:
-            raise _TimeUp
         return hit
 
     strategy = schedules(nodes=nodes, steps=steps, mutants=tuple(sorted(mutants)),

@@ -29,9 +29,21 @@ CAMPAIGNS = [
     ("unpersisted-vote", "random", 1, 100),
     ("truncate-on-match", "random", 1, 100),
     ("minority-quorum", "random", 1, 50),
+    ("commit-past-new-entries", "random", 1, 100),
+    ("candidate-ignores-leader", "random", 1, 100),
+    ("ignore-higher-term-reply", "random", 1, 100),
 ]
 
-SHRINK_SECONDS = 8  # enough to shrink well; CI keeps the whole mutant sweep under 5 minutes
+# Mutants no fixed-seed campaign reaches yet, each with the reason (see README, "Bug zoo").
+# stale-reply-match only does harm when a leader whose log was cut back below a follower's
+# old acknowledgement is re-elected while that acknowledgement is still in flight, with the
+# follower's stale ack completing a majority: a hand-driven 5-node test reproduces it
+# (tests/test_figure2_replication.py), generated schedules have not yet.
+NOT_YET_REACHED = {"stale-reply-match"}
+
+# Shrinking is bounded by a number of runs, not seconds, so the result does not depend on the
+# machine's speed; enough to shrink well while the whole mutant sweep stays under 5 minutes.
+SHRINK_EXAMPLES = 120
 
 
 def test_reference_node_survives_a_fixed_seed_campaign_with_every_fault_kind() -> None:
@@ -50,7 +62,8 @@ def test_reference_node_survives_each_structured_generator(generator: str) -> No
 
 
 def test_every_mutant_has_a_campaign_and_expected_properties() -> None:
-    assert {c[0] for c in CAMPAIGNS} == set(MUTANTS) == set(EXPECTED)
+    assert {c[0] for c in CAMPAIGNS} | NOT_YET_REACHED == set(MUTANTS) == set(EXPECTED)
+    assert not {c[0] for c in CAMPAIGNS} & NOT_YET_REACHED
 
 
 @pytest.mark.parametrize("mutant,generator,seed,examples", CAMPAIGNS,
@@ -58,7 +71,7 @@ def test_every_mutant_has_a_campaign_and_expected_properties() -> None:
 def test_fixed_seed_campaign_finds_mutant_and_counterexample_replays(
         mutant: str, generator: str, seed: int, examples: int, tmp_path: Path) -> None:
     result = hunt(seed=seed, mutant=mutant, examples=examples, steps=3000, generator=generator,
-                  shrink_seconds=SHRINK_SECONDS)
+                  shrink_examples=SHRINK_EXAMPLES)
     finding = result.finding
     assert finding is not None, f"{mutant} not found in {examples} examples"
     assert finding.property in EXPECTED[mutant]
