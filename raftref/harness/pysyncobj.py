@@ -170,12 +170,12 @@ class PySyncObjCluster:
                 if self.schedule.proposal_interval > 0:
                     self._push(self.schedule.proposal_interval, CLIENT, None)
                 self._loop()
+                self._summarize()
         finally:
             logger.removeHandler(self.warnings)
             logger.propagate = propagate
             for node_id in self.ids:
                 self._close(node_id)
-        self._summarize()
         return self.result
 
     def _loop(self) -> None:
