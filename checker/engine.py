@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from checker.state import (
 )
 
 INBOX_LIMIT = 256  # unanswered requests remembered per node
+BATCH = 16  # events the reader hands over at a time
 REQUESTS = frozenset({"RequestVote", "AppendEntries"})
 _HOT = frozenset({"apply", "send", "receive", "drop"})
 
@@ -111,8 +113,9 @@ class Engine:
         gc.disable()
         try:
             if len(self.files) == 1:
-                for batch in self.files[0].batches():
-                    self._loop(batch)
+                # Small batches flattened in C: an event is checked while it is still in the
+                # CPU cache its parse put it in (512-event batches cost a third more time).
+                self._loop(chain.from_iterable(self.files[0].batches(BATCH)))
             else:
                 self._loop(merge(self.files, self.registry.known))
         finally:
