@@ -146,26 +146,22 @@ def list_mutants() -> None:
         click.echo(f"{name:<{width}}  {text}")
 
 
-def _register_checker() -> None:
+def _register_checker_commands() -> None:
+    """The checker's commands (checker/ serves any implementation; raftref only hosts them)."""
+    from checker.adapters.cli import adapt_group
     from checker.cli import check_command
+    from checker.proof.cli import prove_command
     from checker.report_html.cli import report_command
     from checker.store_cli import db_group
 
     main.add_command(check_command, name="check")
     main.add_command(db_group, name="db")
     main.add_command(report_command, name="report")
-
-
-_register_checker()
-
-
-def _register_adapters() -> None:
-    from checker.adapters.cli import adapt_group
-
     main.add_command(adapt_group, name="adapt")
+    main.add_command(prove_command, name="prove")
 
 
-_register_adapters()
+_register_checker_commands()
 
 
 @main.command()

@@ -4,7 +4,7 @@ flagged for the same property by the streaming trace checker; the correct model 
 violation to a stated depth, and its witness paths pass the trace checker.
 
 Bounds in CI: N=3, T=4 (Figure 8 needs four terms), L=1: every shortest counterexample uses only
-index 1, and the same k are found at L=2 (bench/prove_bench.py), five times slower.
+index 1, and the same k are found at L=2 (bench/prove_scaling.py), five times slower.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ backends of the lemmas agree, and the reference node's simulated states satisfy 
 
 Bounds: the proof and the --drop sweep run at the default N=3, T=L=3 (about 1 s each), N=5 at
 T=L=2. (At T=L=2 UniformLogEntries is not yet needed: the bounds are too small for its CTI.)
-bench/prove_bench.py measures larger bounds.
+bench/prove_scaling.py measures larger bounds.
 """
 
 from __future__ import annotations
