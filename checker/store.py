@@ -16,7 +16,8 @@ never read the clock: callers pass ``ingested_at``.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,8 +82,8 @@ class RunRecord:
 # ---------------------------------------------------------------------------- opening
 
 
-def connect(db_path: str | Path, *, timeout: float = 5.0, readonly: bool = False,
-            create: bool = True) -> sqlite_utils.Database:
+def connect(db_path: str | Path, *, timeout: float = 5.0,
+            readonly: bool = False) -> sqlite_utils.Database:
     """Open (and, unless ``readonly``, create or upgrade) a raftref store.
 
     Raises StoreError for a file that is not SQLite, a database locked for longer than
@@ -90,7 +91,7 @@ def connect(db_path: str | Path, *, timeout: float = 5.0, readonly: bool = False
     """
     path = Path(db_path)
     _check_magic(path)
-    if readonly or not create:
+    if readonly:
         if not path.exists():
             raise StoreError(f"{path}: no such database (create one with: raftref db ingest "
                              f"TRACE --db {path})")
@@ -136,27 +137,21 @@ def _check_magic(path: Path) -> None:
                          "new file or an existing raftref store)")
 
 
-class translate_errors:  # noqa: N801 - used as a context manager, reads like one
+@contextmanager
+def translate_errors(path: Path, timeout: float) -> Iterator[None]:
     """Turn sqlite3 errors into one-line StoreErrors naming the database."""
-
-    def __init__(self, path: Path, timeout: float) -> None:
-        self.path, self.timeout = path, timeout
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
-        if exc is None or not isinstance(exc, sqlite3.Error):
-            return False
+    try:
+        yield
+    except sqlite3.Error as exc:
         text = str(exc)
         if "locked" in text or "busy" in text:
-            raise StoreError(f"{self.path}: database is locked by another connection (waited "
-                             f"{self.timeout:g}s); try again when it is done") from None
+            raise StoreError(f"{path}: database is locked by another connection (waited "
+                             f"{timeout:g}s); try again when it is done") from None
         if isinstance(exc, sqlite3.DatabaseError) and "not a database" in text:
-            raise StoreError(f"{self.path}: not an SQLite database") from None
+            raise StoreError(f"{path}: not an SQLite database") from None
         if "readonly" in text or "read-only" in text:
-            raise StoreError(f"{self.path}: read-only: {text}") from None
-        raise StoreError(f"{self.path}: {text}") from None
+            raise StoreError(f"{path}: read-only: {text}") from None
+        raise StoreError(f"{path}: {text}") from None
 
 
 def _check_ours(db: sqlite_utils.Database, path: Path) -> None:

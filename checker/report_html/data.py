@@ -176,12 +176,10 @@ def _add_report(data: ReportData, report: CheckReport, where: dict[tuple[int, in
                         "violations": len(p.violations) + p.truncated}
                        for p in report.properties]
     for v in report.violations:
-        events = []
-        for c in v.lines:
-            i = where.get((file_ix.get(c.file, -1), c.line))
-            if i is not None:
-                events.append(i)
+        # The event each cited line shows (-1: the header, or a line outside the page).
+        at = [where.get((file_ix.get(c.file, -1), c.line), -1) for c in v.lines]
         data.violations.append({
             "property": v.property, "statement": v.statement, "explanation": v.explanation,
-            "lines": [c.to_json() for c in v.lines], "events": events,
+            "lines": [{**c.to_json(), "event": i} for c, i in zip(v.lines, at, strict=True)],
+            "events": [i for i in at if i >= 0],
         })

@@ -98,8 +98,7 @@
                esc(v.property) + "</span> violated: " + esc(v.explanation) + "</div>" +
                '<div class="statement">' + esc(v.property) + ": " + esc(v.statement) + "</div>");
       v.lines.forEach(function (c) {
-        var i = lineEvent(c);
-        out.push('<div class="cited" data-event="' + i + '"><code>' + esc(c.file) + ":" +
+        out.push('<div class="cited" data-event="' + c.event + '"><code>' + esc(c.file) + ":" +
                  c.line + ": " + esc(c.text) + "</code></div>");
       });
       out.push("</div>");
@@ -111,17 +110,6 @@
         if (i >= 0) { focus(i); el("diagram").scrollIntoView({ behavior: "smooth" }); }
       });
     });
-  }
-
-  var lineIndex = null;
-  function lineEvent(c) {
-    if (!lineIndex) {
-      lineIndex = {};
-      for (var i = 0; i < N; i++) lineIndex[ev.file[i] + ":" + ev.line[i]] = i;
-    }
-    var f = D.files.indexOf(c.file);
-    var i2 = lineIndex[(f < 0 ? 0 : f) + ":" + c.line];
-    return i2 === undefined ? -1 : i2;
   }
 
   function propertiesPanel() {
