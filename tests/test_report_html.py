@@ -184,3 +184,11 @@ def test_browser_stays_usable_on_10000_events(chromium: str, tmp_path: Path) -> 
     assert "error" not in seen and seen["rendered"] == "1" and seen["window"] == "5000:5400"
     assert int(seen["arrows-total"]) == len(expected_arrows(trace))
     assert 0 < int(seen["arrows"]) < 600
+
+
+def test_a_page_can_hold_a_slice_of_a_long_trace(small: Path) -> None:
+    data = build([small], None, start=100, limit=50)
+    assert data.seq == list(range(100, 150)) and data.more and data.total == 151
+    assert data.arrows and all(0 <= a <= b < 50 for a, b, _, _ in data.arrows)
+    checked = build([small], check_files([small]), start=100, limit=50)
+    assert checked.total == len(small.read_bytes().splitlines()) - 1 and not checked.more

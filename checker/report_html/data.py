@@ -22,6 +22,10 @@ DOWN = 3
 DEFAULT_LIMIT = 20_000  # events embedded in one page (the page pages through them)
 
 
+class _PageFull(Exception):
+    """Every event the page embeds is read: stop reading the trace."""
+
+
 @dataclass
 class ReportData:
     """The page's data, as columns (compact JSON for 10^4 events and more)."""
@@ -30,7 +34,8 @@ class ReportData:
     files: list[str]
     header: dict[str, Any]
     start: int = 0  # position in the trace of the first embedded event
-    total: int = 0  # events in the trace
+    total: int = 0  # events in the trace (read up to the last one embedded, plus one)
+    more: bool = False  # the trace goes on after the last embedded event (not read further)
     seq: list[int] = field(default_factory=list)
     node: list[int] = field(default_factory=list)
     kind: list[int] = field(default_factory=list)
@@ -51,7 +56,8 @@ class ReportData:
     def to_json(self) -> dict[str, Any]:
         return {
             "nodes": self.nodes, "files": self.files, "header": self.header,
-            "start": self.start, "total": self.total, "shown": len(self.seq),
+            "start": self.start, "total": self.total, "more": self.more,
+            "shown": len(self.seq),
             "kinds": list(KINDS), "roles": list(ROLES), "msgtypes": list(MESSAGE_TYPES),
             "ev": {"seq": self.seq, "node": self.node, "kind": self.kind, "term": self.term,
                    "role": self.role, "commit": self.commit, "file": self.file,
@@ -124,7 +130,10 @@ def build(paths: list[Path], report: CheckReport | None, *, start: int = 0,
         for ev, loc in batch:
             pos = position
             position += 1
-            if pos < start or pos >= end:
+            if pos >= end:
+                data.more = True
+                raise _PageFull
+            if pos < start:
                 continue
             i = pos - start
             n = node_ix[ev["node"]]
@@ -158,12 +167,16 @@ def build(paths: list[Path], report: CheckReport | None, *, start: int = 0,
                     data.arrows.append([sent[msg["id"]], i, type_ix[msg["type"]],
                                         int(kind == "drop")])
 
-    read_events(paths, take)
+    try:
+        read_events(paths, take)
+    except _PageFull:
+        pass
     data.total = position
     last = len(data.seq)
     for band in open_band.values():
         band[2] = last
-    if report is not None:
+    if report is not None:  # the check read the whole trace: its count is the total
+        data.total, data.more = max(data.total, report.events), False
         _add_report(data, report, where)
     return data
 

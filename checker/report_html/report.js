@@ -46,15 +46,17 @@
     var h = D.header, impl = h.implementation || {};
     var verdict = D.verdict || "unchecked";
     var s = "<b>" + esc(impl.name || "?") + " " + esc(impl.version || "") + "</b> · " +
-      D.nodes.length + " nodes · " + D.total.toLocaleString() + " events" +
+      D.nodes.length + " nodes · " + (D.more ? "more than " : "") +
+      (D.more ? D.total - 1 : D.total).toLocaleString() + " events" +
       (h.seed !== undefined ? " · seed " + esc(h.seed) : "") +
       " · files: " + D.files.map(esc).join(", ") +
       ' · <span class="badge ' + verdict + '">' +
       (verdict === "violated" ? "violated: " + D.properties.filter(function (p) {
         return p.verdict === "violated"; }).map(function (p) { return p.name; }).join(", ")
         : verdict === "holds" ? "every property holds" : "not checked") + "</span>";
-    if (D.shown < D.total) {
-      s += " · showing events " + D.start + "–" + (D.start + D.shown - 1) + " of the trace";
+    if (D.start > 0 || D.more || D.start + D.shown < D.total) {
+      s += " · this page holds events " + D.start + "–" + (D.start + D.shown - 1) +
+        " of the trace (raftref report --start N --limit N for others)";
     }
     el("summary").innerHTML = s;
   }
