@@ -18,6 +18,7 @@ from pathlib import Path
 
 import orjson
 from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis import target as steer
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 
 from checker import check_files, check_lines
@@ -147,6 +148,10 @@ def hunt(
         result.examples += 1
         result.events += verdict.trace.count(b"\n") - 1
         hit = bool(set(verdict.violated) & want) if want else bool(verdict.violated)
+        # Targeted search: steer generation toward runs with many leader changes and log
+        # repairs, where Raft's bugs live (Hypothesis hill-climbs on these scores).
+        steer(float(verdict.trace.count(b'"kind":"truncate"')), label="truncations")
+        steer(float(verdict.trace.count(b'"kind":"role"')), label="role changes")
         if hit and not first_hit:
             first_hit.append((result.examples, time.monotonic() - started))
         if hit and (not smallest or _size(schedule) <= _size(smallest[0])):
