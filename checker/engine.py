@@ -28,6 +28,7 @@ from checker.state import (
     NodeState,
     chain_hash,
     entry_key,
+    same_entries,
 )
 
 INBOX_LIMIT = 256  # unanswered requests remembered per node
@@ -312,15 +313,19 @@ class Engine:
         snapshot = n.snapshot if n.crashed else (
             n.take_snapshot(n.last_loc) if n.started and n.last_loc else None)
         old_log = n.log
-        keys = [entry_key(entry) for entry in ev["log"]]
-        # A restart usually shows the log it had: share the hashes of the common prefix (they
-        # were registered and checked when first written) and hash only what is new.
-        same = 0
+        # A restart usually shows the log it had: share the keys and hashes of the common
+        # prefix (they were registered and checked when first written) and hash only what is
+        # new. The prefix is compared in a few calls (same_entries), not one entry_key per entry.
+        entries = ev["log"]
         old_keys = old_log.keys
-        limit = min(len(keys), len(old_keys))
-        if limit and keys[limit - 1] == old_keys[limit - 1] and keys[:limit] == old_keys[:limit]:
+        limit = min(len(entries), len(old_keys))
+        if limit and same_entries(entries[:limit], old_keys[:limit]):
             same = limit
+            keys = old_keys[:limit]
+            keys += [entry_key(entry) for entry in entries[limit:]]
         else:
+            keys = [entry_key(entry) for entry in entries]
+            same = 0
             while same < limit and keys[same] == old_keys[same]:
                 same += 1
         log = Log()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -31,6 +32,26 @@ def entry_key(entry: dict[str, Any]) -> EntryKey:
     (orjson hands back bytes with a 4 KiB allocation; the copy keeps only what is used, so a
     log's memory is its contents.)"""
     return (entry["term"], bytes(memoryview(orjson.dumps(entry["data"], option=_SORT))))
+
+
+_TERM = itemgetter("term")
+_DATA = itemgetter("data")
+_KEY_TERM = itemgetter(0)
+_KEY_DATA = itemgetter(1)
+
+
+def same_entries(entries: list[dict[str, Any]], keys: list[EntryKey]) -> bool:
+    """Whether ``entries`` have exactly the keys ``keys`` (as :func:`entry_key` computes them),
+    in a few C-level calls instead of one ``entry_key`` per entry: the terms compare as lists,
+    and the data, serialized in one orjson call, compares with the keys' bytes joined the same
+    way (compact JSON texts: the joined bytes are equal exactly when every entry's are)."""
+    if len(entries) != len(keys) or list(map(_TERM, entries)) != list(map(_KEY_TERM, keys)):
+        return False
+    try:
+        data = orjson.dumps(list(map(_DATA, entries)), option=_SORT)
+    except orjson.JSONEncodeError:
+        return False
+    return data == b"[" + b",".join(map(_KEY_DATA, keys)) + b"]"
 
 
 def chain_hash(parent: bytes, key: EntryKey) -> bytes:
