@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from checker.store import DEFAULT_DB, ingest
 from raftref.fuzz import Finding, HuntResult, hunt, save_finding
 from raftref.schedule import generate_schedule
 
@@ -43,6 +45,7 @@ class FuzzOptions:
     out_dir: Path = Path("traces/counterexamples")
     shrink_seconds: float | None = 120
     target: str = "raftref"  # or "pysyncobj" (raftref/harness/pysyncobj.py)
+    db_path: Path | None = None  # store the counterexamples' runs here (checker/store.py)
 
 
 def _worker(options: FuzzOptions, index: int, progress: Any) -> HuntResult:
@@ -107,7 +110,15 @@ def fuzz(options: FuzzOptions) -> tuple[list[HuntResult], list[Finding]]:
         if r.finding is not None:
             save_finding(r.finding, options.out_dir, options.mutant, r.seed)
             findings.append(r.finding)
+    if options.db_path is not None and findings:
+        ingest(options.db_path, [f.files[1] for f in findings], ingested_at=_now(),
+               origin="fuzz")
     return results, findings
+
+
+def _now() -> str:
+    """The time a run is recorded (drivers own the clock; the store takes it as data)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _drain(q: Any, update: Callable[[Any], None], timeout: float) -> None:
@@ -142,10 +153,11 @@ def fuzz_table(options: FuzzOptions, results: list[HuntResult]) -> Table:
 # ---------------------------------------------------------------------- the demo
 
 
-def demo(out_dir: Path, runs: int, steps: int, mutant: str = "figure8") -> int:
-    """The main job: a checked, fault-injected campaign on the correct node, then a mutant hunt.
+def demo(out_dir: Path, runs: int, steps: int, mutant: str = "figure8",
+         db_path: Path = Path(DEFAULT_DB)) -> int:
+    """The main job: a checked, fault-injected campaign on the correct node, then a mutant hunt;
+    every run and the counterexample go into the trace store at ``db_path``.
     Returns the exit code: 0 when every correct run passes and the mutant is caught."""
-    from checker import check_files
     from raftref.files import atomic_output
     from raftref.sim import run_schedule
 
@@ -164,9 +176,11 @@ def demo(out_dir: Path, runs: int, steps: int, mutant: str = "figure8") -> int:
             path = out_dir / f"run{i + 1}-{nodes}n-seed{i + 1}.jsonl"
             with atomic_output(path) as f:
                 result = run_schedule(schedule, f)
-            report = check_files([str(path)])
-            verdict = "all hold" if report.ok else "VIOLATED: " + ", ".join(report.violated)
-            failures += not report.ok
+            # Checked while stored: the store and the checker share one read of the file.
+            record = ingest(db_path, [path], ingested_at=_now(), origin="demo")[0]
+            verdict = ("all hold" if not record.violated
+                       else "VIOLATED: " + ", ".join(record.violated))
+            failures += bool(record.violated)
             table.add_row(str(i + 1), str(nodes), str(schedule.seed), str(steps),
                           str(len(schedule.faults)), f"{result.events:,}",
                           str(result.messages_dropped), str(len(result.leaders)),
@@ -179,7 +193,7 @@ def demo(out_dir: Path, runs: int, steps: int, mutant: str = "figure8") -> int:
     console.print(f"\nNow the checker's other half: switching on the '{mutant}' bug and letting "
                   f"Hypothesis hunt for a schedule that exposes it, then shrink it.")
     options = FuzzOptions(examples=300, mutant=mutant, seed=1, steps=3000, shrink_seconds=30,
-                          out_dir=out_dir / "counterexamples")
+                          out_dir=out_dir / "counterexamples", db_path=db_path)
     results, findings = fuzz(options)
     console.print(fuzz_table(options, results))
     if findings:
@@ -192,6 +206,10 @@ def demo(out_dir: Path, runs: int, steps: int, mutant: str = "figure8") -> int:
                       f"raftref check replay.jsonl", soft_wrap=True)
         console.print("\n" + _first_violation(f.report_text), soft_wrap=True, markup=False,
                       highlight=False)
+        console.print(f"\n[bold]See it[/]: open {f.files[3]} in a browser (the space-time "
+                      "diagram, violation highlighted)", soft_wrap=True)
+        console.print(f"[bold]Query it[/]: every run above is in {db_path}; try "
+                      f"raftref db summary --db {db_path}", soft_wrap=True)
     else:
         console.print(f"[red]the {mutant} mutant was not caught[/]")
     return 0 if not failures and findings else 1

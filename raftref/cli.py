@@ -13,6 +13,7 @@ from typing import Any
 import click
 import orjson
 
+from checker.store import DEFAULT_DB, StoreError
 from raftref import __version__
 from raftref.faults import GENERATORS
 from raftref.files import atomic_output, same_file
@@ -189,9 +190,12 @@ _register_checker_commands()
 @click.option("--target", type=click.Choice(["raftref", "pysyncobj"]), default="raftref",
               show_default=True,
               help="Which Raft is judged: the reference node, or PySyncObj in the harness.")
+@click.option("--db", "db_path", type=click.Path(path_type=Path), default=None,
+              help="Also store each counterexample's run and check results in this trace "
+                   "store (SQLite; see 'raftref db').")
 def fuzz(nodes: str | None, examples: int | None, seconds: float | None, mutant: str | None,
          seed: int, out_dir: Path | None, workers: int, steps: int, generator: str,
-         shrink_seconds: float, target: str) -> None:
+         shrink_seconds: float, target: str, db_path: Path | None) -> None:
     """Hypothesis campaign: generate fault schedules, check every trace, shrink failures.
 
     Exit code 1 if a property is violated (the shrunk schedule, its trace and the report are
@@ -211,8 +215,11 @@ def fuzz(nodes: str | None, examples: int | None, seconds: float | None, mutant:
                           examples=None if seconds is not None else (examples or 100),
                           seconds=seconds, mutant=mutant, seed=seed, workers=workers,
                           steps=steps, generator=generator, out_dir=out_dir,
-                          shrink_seconds=shrink_seconds, target=target)
-    results, findings = run_fuzz(options)
+                          shrink_seconds=shrink_seconds, target=target, db_path=db_path)
+    try:
+        results, findings = run_fuzz(options)
+    except StoreError as exc:
+        raise UsageFailure(str(exc)) from None
     console.print(fuzz_table(options, results))
     replay = "" if target == "raftref" else f" --target {target}"
     for f in findings:
@@ -230,8 +237,14 @@ def fuzz(nodes: str | None, examples: int | None, seconds: float | None, mutant:
               help="Simulator steps per run.")
 @click.option("--mutant", type=click.Choice(list(MUTANTS)), default="figure8",
               show_default=True, help="The bug the demo hunts down after the clean runs.")
-def demo(out_dir: Path, runs: int, steps: int, mutant: str) -> None:
+@click.option("--db", "db_path", type=click.Path(path_type=Path), default=Path(DEFAULT_DB),
+              show_default=True, help="The trace store every run is recorded in.")
+def demo(out_dir: Path, runs: int, steps: int, mutant: str, db_path: Path) -> None:
     """A checked, fault-injected simulation campaign with a report (what 'make demo' runs)."""
     from raftref.campaign import demo as run_demo
 
-    sys.exit(run_demo(out_dir, runs, steps, mutant))
+    try:
+        code = run_demo(out_dir, runs, steps, mutant, db_path)
+    except StoreError as exc:
+        raise UsageFailure(str(exc)) from None
+    sys.exit(code)

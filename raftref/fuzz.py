@@ -23,6 +23,7 @@ from hypothesis.errors import NoSuchExample, Unsatisfiable
 
 from checker import check_files, check_lines
 from checker.report import CheckReport
+from checker.report_html.render import write_html_report
 from raftref.faults import schedules
 from raftref.files import atomic_output
 from raftref.mutants import EXPECTED, check_mutants
@@ -225,24 +226,28 @@ def _shortest_run(schedule: Schedule, want: frozenset[str] | None,
 
 
 def save_finding(finding: Finding, out_dir: Path, mutant: str | None, seed: int) -> list[Path]:
-    """Write the shrunk schedule and its trace under ``out_dir`` with a name that says the
-    mutant and the property; returns the paths. Existing files are never overwritten."""
+    """Write the shrunk schedule, its trace, the checker's report and the space-time page
+    under ``out_dir`` with a name that says the mutant and the property; returns the paths.
+    Existing files are never overwritten."""
     label = mutant or ("reference" if finding.target == "raftref" else finding.target)
     stem = f"{label}--{finding.property}--{finding.schedule.nodes}n-seed{seed}"
-    paths = [out_dir / f"{stem}.schedule.json", out_dir / f"{stem}.jsonl",
-             out_dir / f"{stem}.report.txt"]
+    suffixes = (".schedule.json", ".jsonl", ".report.txt", ".report.html")
+    paths = [out_dir / f"{stem}{suffix}" for suffix in suffixes]
     n = 1
     while any(p.exists() for p in paths):
         n += 1
-        paths = [out_dir / f"{stem}-{n}{p.name[len(stem):]}" for p in paths[:3]]
+        paths = [out_dir / f"{stem}-{n}{suffix}" for suffix in suffixes]
     schedule_json = orjson.dumps(finding.schedule.to_json(), option=orjson.OPT_INDENT_2)
     for path, data in zip(paths[:2], [schedule_json + b"\n", finding.trace], strict=True):
         with atomic_output(path) as f:
             f.write(data)
     # Check the saved file itself, so the report cites its real name and line numbers.
-    finding.report_text = check_files([str(paths[1])]).to_text()
+    report = check_files([str(paths[1])])
+    finding.report_text = report.to_text()
     with atomic_output(paths[2]) as f:
         f.write(finding.report_text.encode() + b"\n")
+    write_html_report([paths[1]], report, paths[3],
+                      title=f"{label}: {finding.property} (shrunk counterexample)")
     finding.files = paths
     return paths
 

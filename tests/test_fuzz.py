@@ -81,7 +81,7 @@ def test_fixed_seed_campaign_finds_mutant_and_counterexample_replays(
     paths = save_finding(finding, tmp_path, mutant, seed)
     assert [p.name for p in paths] == [
         f"{mutant}--{finding.property}--{finding.schedule.nodes}n-seed{seed}{suffix}"
-        for suffix in (".schedule.json", ".jsonl", ".report.txt")]
+        for suffix in (".schedule.json", ".jsonl", ".report.txt", ".report.html")]
     # Replay from the saved file: same trace, same violation.
     schedule = Schedule.from_json(orjson.loads(paths[0].read_bytes()))
     again = judge(schedule)
@@ -109,7 +109,7 @@ def test_fuzz_command_exits_1_and_saves_files_when_a_mutant_is_found(tmp_path: P
         capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stderr
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert len(names) == 3 and all(n.startswith("minority-quorum--") for n in names)
+    assert len(names) == 4 and all(n.startswith("minority-quorum--") for n in names)
     assert "Traceback" not in proc.stderr
 
 
