@@ -204,11 +204,8 @@ class TraceFile:
         fast_kind = FAST_KIND
         batch: list[Event] = []
         append = batch.append
+        left = size
         while True:
-            if len(batch) >= size:
-                yield batch
-                batch = []
-                append = batch.append
             try:
                 raw = readline(limit)
             except OSError as exc:
@@ -219,15 +216,14 @@ class TraceFile:
                     yield batch
                 return
             line_no += 1
-            complete = raw[-1] == 10  # b"\n"
-            if not complete and len(raw) > MAX_LINE:
+            if raw[-1] != 10 and len(raw) > MAX_LINE:  # no b"\n" within the limit
                 raise TraceError(name, line_no, None,
                                  f"line longer than {MAX_LINE} bytes (1 MiB): not a raft-trace "
                                  "line")
             try:
                 ev = loads(raw)
             except orjson.JSONDecodeError as exc:
-                raise _json_error(name, raw, line_no, complete, exc) from None
+                raise _json_error(name, raw, line_no, raw[-1] == 10, exc) from None
             # The fast path (checker/schema.py, fast_event), inlined: most lines end here.
             try:
                 seq = ev["seq"]
@@ -244,9 +240,16 @@ class TraceFile:
                 ok = False
             if not ok:
                 self._slow_validate(ev, line_no, last_seq)
-            last_seq = ev["seq"]
+                seq = ev["seq"]  # possibly normalised (3.0 -> 3)
+            last_seq = seq
             append((ev, (index, line_no, offset)))
             offset += len(raw)
+            left -= 1
+            if not left:
+                yield batch
+                batch = []
+                append = batch.append
+                left = size
 
     def _slow_validate(self, ev: Any, line_no: int, last_seq: int) -> None:
         """The full validator and the reader's own checks, raising the precise error."""
