@@ -69,6 +69,38 @@ def partitions(nodes: int, horizon: int) -> st.SearchStrategy[list[Fault]]:
     return st.lists(one, max_size=4).map(lambda xs: [f for pair in xs for f in pair])
 
 
+def default_mix(nodes: int, horizon: int) -> st.SearchStrategy[list[Fault]]:
+    """The simulator's default fault mix (raftref.schedule.generate_schedule), drawn by
+    Hypothesis so it can shrink: crashes every 120-300 ticks with 10-80 ticks down, partitions
+    every 200-400 ticks lasting 30-120, all in the first 70% of the run. Realistic density is
+    what finds bugs early; shrinking then deletes what is not needed."""
+    ids = _ids(nodes)
+    quiet = int(horizon * 0.7)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> list[Fault]:
+        # Faults follow each other until the quiet period, as in the default mix; before each
+        # one a "go on" draw (nonzero 9 times in 10) lets the shrinker end the run of faults
+        # there by setting it to 0.
+        faults: list[Fault] = []
+        t = draw(st.integers(120, 300))
+        while nodes > 1 and t < quiet and draw(st.integers(0, 9)):
+            node, down = draw(st.sampled_from(ids)), draw(st.integers(10, 80))
+            faults += [Fault(t, "crash", node), Fault(min(t + down, quiet), "restart", node)]
+            t += down + draw(st.integers(120, 300))
+        t = draw(st.integers(200, 400))
+        while nodes > 1 and t < quiet and draw(st.integers(0, 9)):
+            perm, cut = draw(st.permutations(ids)), draw(st.integers(1, nodes - 1))
+            length = draw(st.integers(30, 120))
+            faults += [Fault(t, "partition", groups=(tuple(sorted(perm[:cut])),
+                                                     tuple(sorted(perm[cut:])))),
+                       Fault(min(t + length, quiet), "heal")]
+            t += length + draw(st.integers(200, 400))
+        return faults
+
+    return build()
+
+
 def message_faults(max_send: int) -> st.SearchStrategy[list[MessageFault]]:
     """Drops, duplicates and delays of individual messages, by their send number."""
     one = st.one_of(
@@ -98,7 +130,8 @@ def schedules(draw: st.DrawFn, nodes: int | None = None, steps: int = 3000,
     max_entries = draw(st.sampled_from([8, 2, 1]))
     if generator == "random":
         network = draw(network_profiles())
-        faults = draw(crashes(n, horizon)) + draw(partitions(n, horizon))
+        faults = (draw(default_mix(n, horizon)) + draw(crashes(n, horizon))
+                  + draw(partitions(n, horizon)))
         targeted = draw(message_faults(steps))
     elif generator == "lossy-sync":
         # Synchronous rounds (delay exactly one tick, no reordering) with at most a few faults:
