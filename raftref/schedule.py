@@ -188,23 +188,31 @@ class Schedule:
                         message_faults, max_entries)
 
 
-def _int(obj: dict[str, Any], key: str, default: int, minimum: int | None = None) -> int:
+def _int(obj: dict[str, Any], key: str, default: int, minimum: int | None = None,
+         where: str = "") -> int:
+    name = f"{where}.{key}" if where else key
     value = obj.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool):
-        raise ScheduleError(f"{key}: must be an integer, got {value!r}")
+        raise ScheduleError(f"{name}: must be an integer, got {value!r}")
     if minimum is not None and value < minimum:
-        raise ScheduleError(f"{key}: must be >= {minimum}, got {value}")
+        raise ScheduleError(f"{name}: must be >= {minimum}, got {value}")
     return value
+
+
+def _item(obj: Any, where: str, actions: tuple[str, ...]) -> str:
+    """Check that a list item is an object with a known ``action``; return the action."""
+    if not isinstance(obj, dict):
+        raise ScheduleError(f"{where}: must be an object")
+    action = obj.get("action")
+    if action not in actions:
+        raise ScheduleError(f"{where}.action: must be one of {', '.join(actions)}")
+    return action
 
 
 def _fault(obj: Any, i: int, ids: set[str]) -> Fault:
     where = f"faults[{i}]"
-    if not isinstance(obj, dict):
-        raise ScheduleError(f"{where}: must be an object")
-    at = _int(obj, "at", 0, minimum=0)
-    action = obj.get("action")
-    if action not in FAULT_ACTIONS:
-        raise ScheduleError(f"{where}.action: must be one of {', '.join(FAULT_ACTIONS)}")
+    action = _item(obj, where, FAULT_ACTIONS)
+    at = _int(obj, "at", 0, minimum=0, where=where)
     node = obj.get("node")
     if action in ("crash", "restart", "propose"):
         if node not in ids:
@@ -224,13 +232,9 @@ def _fault(obj: Any, i: int, ids: set[str]) -> Fault:
 
 def _message_fault(obj: Any, i: int) -> MessageFault:
     where = f"message_faults[{i}]"
-    if not isinstance(obj, dict):
-        raise ScheduleError(f"{where}: must be an object")
-    send = _int(obj, "send", 1, minimum=1)
-    action = obj.get("action")
-    if action not in MESSAGE_ACTIONS:
-        raise ScheduleError(f"{where}.action: must be one of {', '.join(MESSAGE_ACTIONS)}")
-    delay = _int(obj, "delay", 0, minimum=0)
+    action = _item(obj, where, MESSAGE_ACTIONS)
+    send = _int(obj, "send", 1, minimum=1, where=where)
+    delay = _int(obj, "delay", 0, minimum=0, where=where)
     return MessageFault(send, action, delay)
 
 

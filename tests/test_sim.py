@@ -148,6 +148,9 @@ def test_schedule_round_trips_through_json() -> None:
     ({"network": {"lossy": 0.1}}, "network.lossy"),
     ({"faults": [{"at": 5, "action": "explode"}]}, "faults[0].action"),
     ({"faults": [{"at": 5, "action": "crash", "node": "n9"}]}, "faults[0].node"),
+    ({"faults": [{"at": -1, "action": "heal"}]}, "faults[0].at"),
+    ({"message_faults": [{"send": 0, "action": "drop"}]}, "message_faults[0].send"),
+    ({"message_faults": [{"send": 3, "action": "explode"}]}, "message_faults[0].action"),
     ({"mutants": ["no-such-bug"]}, "mutants"),
     ({"seeds": 1}, "seeds"),
 ])
