@@ -95,9 +95,9 @@ def main() -> None:
     print(head)
     print("-" * len(head))
     for r in rows:
-        print(f"{r['workload']:<17} {r['events']:>9,} {r['file_mb']:>8.1f} {r['parse_ev_s']:>11,.0f}"
-              f" {r['check_ev_s']:>11,.0f} {r['ratio']:>10.0%} {r['parse_peak_mb']:>9.0f}"
-              f" {r['check_peak_mb']:>9.0f}")
+        print(f"{r['workload']:<17} {r['events']:>9,} {r['file_mb']:>8.1f}"
+              f" {r['parse_ev_s']:>11,.0f} {r['check_ev_s']:>11,.0f} {r['ratio']:>10.0%}"
+              f" {r['parse_peak_mb']:>9.0f} {r['check_peak_mb']:>9.0f}")
     if args.json:
         print(json.dumps(rows, indent=1))
 

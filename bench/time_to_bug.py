@@ -81,8 +81,9 @@ def main() -> None:
         print(f"{mutant:<25} {med_f:>8.0f} {statistics.median(fz_s):>7.1f} "
               f"{fz_found:>2}/{args.seeds:<2} {med_b:>8.0f} {statistics.median(bl_s):>7.1f} "
               f"{bl_found:>2}/{args.seeds:<2} {med_b / med_f:>8.1f}x {size}", flush=True)
-    print(f"\nmedians over {args.seeds} seeds; budget {args.budget} examples or {args.seconds:.0f} s "
-          f"per search; a search that found nothing counts as budget + 1 examples")
+    print(f"\nmedians over {args.seeds} seeds; budget {args.budget} examples or "
+          f"{args.seconds:.0f} s per search; a search that found nothing counts as budget + 1 "
+          "examples")
 
 
 if __name__ == "__main__":
