@@ -251,7 +251,3 @@ def save_finding(finding: Finding, out_dir: Path, mutant: str | None, seed: int)
     finding.files = paths
     return paths
 
-
-def replay(schedule: Schedule) -> Verdict:
-    """Run a saved schedule again (what ``raftref sim --schedule`` does, plus the check)."""
-    return judge(replace(schedule))
