@@ -15,15 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
-from raftref.schedule import generate_schedule
-from raftref.sim import Simulation
+from benchlib import run_python, simulate_at_least
 
 PARSE = """
 import resource, sys, time, orjson
@@ -46,23 +42,8 @@ print(report.events, dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def make_trace(path: Path, events: int, workload: bool) -> int:
-    """Simulate until the trace holds at least ``events`` events; returns the count."""
-    steps = int(events / 1.6)
-    while True:
-        schedule = generate_schedule(seed=1, nodes=3, steps=steps)
-        if not workload:
-            schedule = replace(schedule, proposal_interval=0)
-        with path.open("wb") as f:
-            result = Simulation(schedule, f).run()
-        if result.events >= events:
-            return result.events
-        steps = int(steps * events / max(result.events, 1) * 1.05) + 100
-
-
 def measure(program: str, path: Path) -> tuple[int, float, float]:
-    out = subprocess.run([sys.executable, "-c", program, str(path)], check=True,
-                         capture_output=True, text=True).stdout.split()
+    out = run_python(program, str(path))
     return int(out[0]), float(out[1]), int(out[2]) / 1024  # events, seconds, MiB
 
 
@@ -79,7 +60,7 @@ def main() -> None:
         for size in sizes:
             path = workdir / f"trace-{size}-{'workload' if workload else 'idle'}.jsonl"
             t = time.perf_counter()
-            make_trace(path, size, workload)
+            simulate_at_least(path, size, workload)
             gen = time.perf_counter() - t
             n, parse_s, parse_mb = measure(PARSE, path)
             _, check_s, check_mb = measure(CHECK, path)

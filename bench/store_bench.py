@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from raftref.schedule import generate_schedule
-from raftref.sim import Simulation
+from benchlib import run_python, simulate_at_least
 
 CHECK = """
 import sys, time
@@ -49,13 +47,7 @@ MODES = [("check (checker.check_files)", None), ("ingest (db ingest: store + che
 def make_trace(path: Path, events: int) -> int:
     """A trace of exactly ``events`` events: a long enough simulation, cut after that many
     events (a prefix of a valid trace is a valid trace)."""
-    steps = events // 2
-    while True:
-        with path.open("wb") as f:
-            result = Simulation(generate_schedule(seed=1, nodes=3, steps=steps), f).run()
-        if result.events >= events:
-            break
-        steps = int(steps * events / max(result.events, 1) * 1.1) + 100
+    simulate_at_least(path, events)
     with path.open("rb") as f:
         lines = [f.readline() for _ in range(events + 1)]  # the header, then the events
     path.write_bytes(b"".join(lines))
@@ -63,8 +55,7 @@ def make_trace(path: Path, events: int) -> int:
 
 
 def run(program: str, *args: str) -> tuple[int, float]:
-    out = subprocess.run([sys.executable, "-c", program, *args], check=True,
-                         capture_output=True, text=True).stdout.split()
+    out = run_python(program, *args)
     return int(out[0]), float(out[1])
 
 
