@@ -228,3 +228,8 @@ def elected(node_id: str = "s1", cluster: Iterable[str] | None = None, *, term: 
         node.receive(vote(peer, node.id, term + 1))
     assert node.role == LEADER and node.current_term == term + 1
     return node
+
+
+def put(key: str, value: object) -> dict[str, object]:
+    """A key-value store command (raftref/kv.py)."""
+    return {"op": "put", "key": key, "value": value}

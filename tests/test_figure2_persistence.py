@@ -26,14 +26,10 @@ from .raft_harness import (
     log_of,
     make_node,
     only,
+    put,
     request_vote,
     tick,
 )
-
-
-def put(key: str, value: object) -> dict[str, object]:
-    return {"op": "put", "key": key, "value": value}
-
 
 # ---------------------------------------------------------------------------- persist before send
 

@@ -23,15 +23,12 @@ from .raft_harness import (
     make_node,
     names,
     only,
+    put,
     request_vote,
     terms,
     tick,
     vote,
 )
-
-
-def put(key: str, value: object) -> dict[str, object]:
-    return {"op": "put", "key": key, "value": value}
 
 
 def appends_to(node: Node, readys: list, dst: str) -> list[AppendEntries]:
