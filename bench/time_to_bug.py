@@ -23,7 +23,7 @@ from raftref.mutants import EXPECTED, MUTANTS
 from raftref.schedule import generate_schedule
 
 # The generator each mutant is hunted with (as in tests/test_fuzz.py).
-GENERATOR = {"commit-past-new-entries": "stale-appends", "stale-reply-match": "stale-appends"}
+GENERATOR = {"stale-reply-match": "stale-acks"}
 
 
 def baseline(mutant: str, seed: int, budget: int, seconds: float, steps: int) -> tuple[int, float]:

@@ -253,10 +253,12 @@ def generate_schedule(
     mutants: tuple[str, ...] = (),
     crash_every: tuple[int, int] = (120, 300),
     partition_every: tuple[int, int] = (200, 400),
+    layer: int = 0,
 ) -> Schedule:
     """The default fault mix: crashes with restarts and partitions with heals, spread over the
-    first 70% of the run; then everything heals and restarts so the cluster can converge."""
-    rng = random.Random(f"schedule:{seed}")
+    first 70% of the run; then everything heals and restarts so the cluster can converge.
+    ``layer`` > 0 draws another, independent mix from the same seed (to lay over the first)."""
+    rng = random.Random(f"schedule:{seed}" if layer == 0 else f"schedule:{seed}:{layer}")
     ids = [f"n{i}" for i in range(1, nodes + 1)]
     horizon = estimated_ticks(steps, nodes)
     quiet = int(horizon * 0.7)
