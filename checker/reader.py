@@ -1,10 +1,12 @@
 """Streaming reader: lines -> validated events, one file or several merged.
 
 Each line is read with a bounded ``readline`` (a line longer than :data:`MAX_LINE` bytes is an
-error, found without loading it whole), parsed with orjson, validated against the schema
-(checker/schema.py) and checked for what the schema cannot say: a header first and only first,
-``seq`` strictly increasing, every node named in an event listed in the header. Any problem is
-a :class:`TraceError` naming file, line and field.
+error, found without loading it whole) and decoded straight into its event class
+(checker/events.py), which validates it against the schema in C. A line that fails is parsed
+again as plain JSON and run through the full validator (checker/schema.py), which names the
+offending field. Then what the schema cannot say: a header first and only first, ``seq``
+strictly increasing, every node named in an event listed in the header. Any problem is a
+:class:`TraceError` naming file, line and field.
 """
 
 from __future__ import annotations
@@ -13,15 +15,32 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import msgspec
 import orjson
 
 from checker.errors import SchemaViolation, TraceError
-from checker.schema import FAST_KIND, ROLES, validate_event, validate_line
+from checker.events import (
+    EVENT_CLASSES,
+    UNSET,
+    AnyEvent,
+    Config,
+    Drop,
+    Propose,
+    Receive,
+    Send,
+    Vote,
+    decode_event,
+    from_dict,
+)
+from checker.schema import validate_event, validate_line
 from checker.state import Loc
 
 MAX_LINE = 1 << 20  # 1 MiB: no raft-trace line needs more
 
-Event = tuple[dict[str, Any], Loc]
+Event = tuple[AnyEvent, Loc]
+MESSAGE_EVENTS = frozenset((Send, Receive, Drop))
+#: Event classes that name no node beyond node and vote.
+PLAIN_EVENTS = frozenset(cls for cls in EVENT_CLASSES if cls not in (Vote, Propose, Config))
 
 
 class Source:
@@ -194,14 +213,15 @@ class TraceFile:
         name = self.name
         nodes = self.nodes
         index = self.index
-        loads = orjson.loads
+        decode = decode_event
+        decode_error = msgspec.DecodeError
         readline = self._readline
         limit = MAX_LINE + 1
         line_no = self._line_no
         offset = self._offset
         last_seq = -1
-        roles = ROLES
-        fast_kind = FAST_KIND
+        messages = MESSAGE_EVENTS
+        plain = PLAIN_EVENTS
         batch: list[Event] = []
         append = batch.append
         left = size
@@ -220,28 +240,24 @@ class TraceFile:
                 raise TraceError(name, line_no, None,
                                  f"line longer than {MAX_LINE} bytes (1 MiB): not a raft-trace "
                                  "line")
+            # Decoding into the event's class validates it against the schema (checker/events.py);
+            # what is left is the reader's own rules: seq increases, nodes are the header's.
             try:
-                ev = loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise _json_error(name, raw, line_no, raw[-1] == 10, exc) from None
-            # The fast path (checker/schema.py, fast_event), inlined: most lines end here.
-            try:
-                seq = ev["seq"]
-                vote = ev["vote"]
-                term = ev["term"]
-                commit = ev["commit"]
-                ok = (ev["type"] == "event" and type(seq) is int and seq > last_seq
-                      and ev["node"] in nodes and (vote is None or vote in nodes)
-                      and type(term) is int and term >= 0 and type(commit) is int
-                      and commit >= 0 and ev["role"] in roles
-                      and ("note" not in ev or type(ev["note"]) is str)
-                      and fast_kind[ev["kind"]](ev, nodes))
-            except (KeyError, TypeError):
-                ok = False
-            if not ok:
-                self._slow_validate(ev, line_no, last_seq)
-                seq = ev["seq"]  # possibly normalised (3.0 -> 3)
-            last_seq = seq
+                ev = decode(raw)
+            except decode_error:
+                ev = self._slow_event(raw, line_no, last_seq)
+            else:
+                vote = ev.vote
+                cls = type(ev)
+                if cls in messages:
+                    msg = ev.msg
+                    ok = msg.from_ in nodes and msg.to in nodes
+                else:
+                    ok = cls in plain or named_nodes_ok(ev, nodes)
+                if not (ok and ev.seq > last_seq and ev.node in nodes
+                        and (vote is None or vote in nodes)):
+                    ev = self._slow_event(raw, line_no, last_seq)
+            last_seq = ev.seq
             append((ev, (index, line_no, offset)))
             offset += len(raw)
             left -= 1
@@ -250,6 +266,21 @@ class TraceFile:
                 batch = []
                 append = batch.append
                 left = size
+
+    def _slow_event(self, raw: bytes, line_no: int, last_seq: int) -> AnyEvent:
+        """A line the typed decoder refused (or that breaks a reader rule): parsed as plain
+        JSON and run through the full validator and the reader's checks, which raise the
+        precise error; or accepted (and normalised: 3.0 becomes 3) and returned typed."""
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise _json_error(self.name, raw, line_no, raw[-1:] == b"\n", exc) from None
+        self._slow_validate(obj, line_no, last_seq)
+        try:
+            return from_dict(obj)
+        except msgspec.ValidationError as exc:  # the schema accepts it; the typed model not
+            raise TraceError(self.name, line_no, None,
+                             f"valid but not supported by this checker: {exc}") from None
 
     def _slow_validate(self, ev: Any, line_no: int, last_seq: int) -> None:
         """The full validator and the reader's own checks, raising the precise error."""
@@ -273,6 +304,21 @@ class TraceFile:
         if vote is not None and vote not in nodes:
             raise TraceError(name, line_no, "vote", _not_member(vote, nodes))
         _check_named_nodes(ev, nodes, name, line_no)
+
+
+def named_nodes_ok(ev: AnyEvent, nodes: frozenset[str]) -> bool:
+    """The node ids a vote, propose or config event names are the header's (and a config's
+    voters distinct, which the typed model cannot say); False sends the line to the slow path."""
+    if isinstance(ev, Vote):
+        return ev.candidate in nodes
+    if isinstance(ev, Propose):
+        leader = ev.leader
+        return leader is UNSET or leader is None or leader in nodes
+    if isinstance(ev, Config):
+        outgoing = ev.outgoing if ev.outgoing is not UNSET else []
+        return all(m in nodes for m in ev.voters + outgoing) and (
+            len(set(ev.voters)) == len(ev.voters) and len(set(outgoing)) == len(outgoing))
+    return True
 
 
 def _not_member(node: str, nodes: frozenset[str]) -> str:
@@ -319,7 +365,7 @@ def _merge_many(files: list[TraceFile], is_sent: Callable[[str], bool]) -> Itera
             head = heads[k]
             while head is not None:
                 ev = head[0]
-                if ev["kind"] == "receive" and not is_sent(ev["msg"]["id"]):
+                if type(ev) is Receive and not is_sent(ev.msg.id):
                     break
                 yield head
                 head = next(stream, None)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from operator import itemgetter
-from typing import Any
+from operator import attrgetter, itemgetter
 
 import orjson
+
+from checker.events import Entry, Message
 
 #: Where an event is: (index of its source file, 1-based line number, byte offset of the line).
 Loc = tuple[int, int, int]
@@ -26,21 +27,21 @@ ROOT = b"\x00" * 8  # the chain hash of the empty log
 _SORT = orjson.OPT_SORT_KEYS
 
 
-def entry_key(entry: dict[str, Any]) -> EntryKey:
+def entry_key(entry: Entry) -> EntryKey:
     """Two entries are identical when their terms and their data (as JSON) are equal.
 
     (orjson hands back bytes with a 4 KiB allocation; the copy keeps only what is used, so a
     log's memory is its contents.)"""
-    return (entry["term"], bytes(memoryview(orjson.dumps(entry["data"], option=_SORT))))
+    return (entry.term, bytes(memoryview(orjson.dumps(entry.data, option=_SORT))))
 
 
-_TERM = itemgetter("term")
-_DATA = itemgetter("data")
+_TERM = attrgetter("term")
+_DATA = attrgetter("data")
 _KEY_TERM = itemgetter(0)
 _KEY_DATA = itemgetter(1)
 
 
-def same_entries(entries: list[dict[str, Any]], keys: list[EntryKey]) -> bool:
+def same_entries(entries: list[Entry], keys: list[EntryKey]) -> bool:
     """Whether ``entries`` have exactly the keys ``keys`` (as :func:`entry_key` computes them),
     in a few C-level calls instead of one ``entry_key`` per entry: the terms compare as lists,
     and the data, serialized in one orjson call, compares with the keys' bytes joined the same
@@ -137,7 +138,7 @@ class NodeState:
         self.apply_loc: Loc | None = None
         self.last_loc: Loc | None = None
         # Requests received and not yet answered: msg id -> (msg, loc); bounded.
-        self.inbox: OrderedDict[str, tuple[dict[str, Any], Loc]] = OrderedDict()
+        self.inbox: OrderedDict[str, tuple[Message, Loc]] = OrderedDict()
         # The highest term in any message received since the node (re)started, and where.
         self.seen_term = 0
         self.seen_loc: Loc | None = None
@@ -223,16 +224,16 @@ class MessageRegistry:
     __slots__ = ("pending", "settled", "order", "window", "pending_limit", "forgotten")
 
     def __init__(self, window: int = 1 << 12, pending_limit: int = 1 << 15) -> None:
-        self.pending: dict[str, tuple[dict[str, Any], Loc]] = {}
-        self.settled: dict[str, tuple[dict[str, Any], Loc]] = {}
+        self.pending: dict[str, tuple[Message, Loc]] = {}
+        self.settled: dict[str, tuple[Message, Loc]] = {}
         self.order: deque[str] = deque()
         self.window = window
         self.pending_limit = pending_limit
         self.forgotten = 0
 
-    def sent(self, msg: dict[str, Any], loc: Loc) -> tuple[dict[str, Any], Loc] | None:
+    def sent(self, msg: Message, loc: Loc) -> tuple[Message, Loc] | None:
         """Record a send; returns an earlier send with the same id, if any."""
-        msg_id = msg["id"]
+        msg_id = msg.id
         pending = self.pending
         earlier = pending.get(msg_id) or self.settled.get(msg_id)
         if earlier is None:
@@ -249,7 +250,7 @@ class MessageRegistry:
     def known(self, msg_id: str) -> bool:
         return msg_id in self.pending or msg_id in self.settled
 
-    def settle(self, msg_id: str) -> tuple[dict[str, Any], Loc] | None:
+    def settle(self, msg_id: str) -> tuple[Message, Loc] | None:
         """A receive or drop of ``msg_id``: its send, or None if never seen."""
         record = self.pending.pop(msg_id, None)
         if record is None:
