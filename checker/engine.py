@@ -36,7 +36,7 @@ from checker.events import (
     Vote,
 )
 from checker.properties import ALL_PROPERTIES, PROPERTY_NAMES, Context, Property
-from checker.reader import FileSource, MemorySource, Source, TraceFile, merge
+from checker.reader import FileSource, MemorySource, Source, TraceFile, merge, redecode
 from checker.report import CheckReport
 from checker.schema import KINDS
 from checker.state import (
@@ -52,7 +52,7 @@ from checker.state import (
 
 INBOX_LIMIT = 256  # unanswered requests remembered per node
 BATCH = 16  # events the reader hands over at a time
-REQUESTS = (RequestVote, AppendEntries)
+REQUESTS = frozenset((RequestVote, AppendEntries))
 _HOT = frozenset({Apply, Send, Receive, Drop})
 
 Hook = Callable[..., None]
@@ -93,7 +93,7 @@ class Engine:
                                  "cluster")
         self.nodes = {name: NodeState(name) for name in first.header["nodes"]}
         self.ledger = Ledger()
-        self.registry = MessageRegistry(message_window)
+        self.registry = MessageRegistry(self._reload_message, message_window)
         self.ctx = Context(self.nodes, self.sources, self.ledger, self.registry)
         self.props = [cls(self.ctx) for cls in properties]
         hooks: dict[str, list[Hook]] = {}
@@ -166,7 +166,7 @@ class Engine:
         on_stale_send = self._on_stale_send
         track = self._track_requests
         hot = _HOT
-        note_received = _note_received
+        requests = REQUESTS
         # Fast-lane events are counted in locals (added to self.counts at the end): a dict
         # update per event costs more than the rest of a drop.
         sends = receives = applies = drops = 0
@@ -191,7 +191,7 @@ class Engine:
                         if len(pending) > pending_limit:
                             registry.forget()
                     else:
-                        earlier = pending.get(mid) or settled[mid]
+                        earlier = pending.get(mid) or registry.recall(mid)
                         for hook in on_reused:
                             hook(n, msg, loc, earlier)
                     if track and msg.reply_to is not UNSET:
@@ -208,20 +208,29 @@ class Engine:
                     mid = msg.id
                     sent = pending.pop(mid, None)
                     if sent is not None:
-                        settled[mid] = sent
+                        settled[mid] = sent[1]
                         order.append(mid)
                         if len(order) > window:
                             del settled[order.popleft()]
-                    else:
-                        sent = settled.get(mid)
+                    else:  # a duplicate delivery (or no send at all)
+                        sent = registry.recall(mid)
                     if sent is None or sent[0] != msg:
                         for hook in on_unmatched:
                             hook(n, msg, loc, sent)
-                    note_received(n, msg, loc)
-                    if type(msg) is AppendEntriesResponse:
+                    # _note_received, inlined.
+                    mtype = type(msg)
+                    if msg.term > n.seen_term:
+                        n.seen_term = msg.term
+                        n.seen_loc = loc
+                    if mtype is AppendEntries:
+                        last_new = msg.prev_log_index + len(msg.entries)
+                        n.append_limit = (min(msg.leader_commit, last_new), loc)
+                    else:
+                        n.append_limit = None
+                    if mtype is AppendEntriesResponse:
                         for hook in on_aer:
                             hook(n, msg, loc)
-                    elif track and isinstance(msg, REQUESTS):
+                    elif track and mtype in requests:
                         inbox = n.inbox
                         inbox[mid] = (msg, loc)
                         if len(inbox) > INBOX_LIMIT:
@@ -263,6 +272,14 @@ class Engine:
                                 "beyond the message window and were forgotten; receives of "
                                 "unknown messages were not reported after that")
         return report
+
+    def _reload_message(self, loc: Loc) -> Message:
+        """The message of the send event at ``loc``, read back from its trace (for the rare
+        duplicate delivery of a message whose content is no longer kept)."""
+        ev = redecode(self.sources[loc[0]].text(loc[1], loc[2]).encode("utf-8", "surrogatepass"))
+        if not isinstance(ev, Send):
+            raise self.error(loc, None, "this line changed while the trace was being checked")
+        return ev.msg
 
     def error(self, loc: Loc, field: str | None, message: str) -> TraceError:
         return TraceError(self.sources[loc[0]].name, loc[1], field, message)
@@ -487,7 +504,7 @@ class Engine:
         if msg.to != n.name:
             raise self.error(loc, "msg.to", f"{n.name} receives a message addressed to "
                                             f"{msg.to}")
-        sent = self.registry.settle(msg.id)
+        sent = self.registry.settle(msg.id) or self.registry.recall(msg.id)
         if sent is None or sent[0] != msg:
             for hook in self._on_unmatched:
                 hook(n, msg, loc, sent)
@@ -495,7 +512,7 @@ class Engine:
         if type(msg) is AppendEntriesResponse:
             for hook in self._on_append_response:
                 hook(n, msg, loc)
-        elif self._track_requests and isinstance(msg, REQUESTS):
+        elif self._track_requests and type(msg) in REQUESTS:
             inbox = n.inbox
             inbox[msg.id] = (msg, loc)
             if len(inbox) > INBOX_LIMIT:

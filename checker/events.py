@@ -189,8 +189,11 @@ MESSAGE_CLASSES: dict[str, type[Message]] = {
 AnyEvent = (Start | Crash | Timeout | TermChange | Vote | RoleChange | Append | Truncate | Commit
             | Apply | Send | Receive | Drop | Propose | Config)
 
+_DECODER = msgspec.json.Decoder(AnyEvent)
 #: Decodes one event line (bytes) into its class; raises msgspec.DecodeError/ValidationError.
-decode_event = msgspec.json.Decoder(AnyEvent).decode
+decode_event = _DECODER.decode
+#: Decodes newline-separated event lines (blank lines skipped) into a list, in one call.
+decode_event_lines = _DECODER.decode_lines
 
 
 def from_dict(obj: dict[str, Any]) -> Event:

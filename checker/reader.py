@@ -11,7 +11,9 @@ strictly increasing, every node named in an event listed in the header. Any prob
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable, Iterator
+from itertools import repeat
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,12 +32,14 @@ from checker.events import (
     Send,
     Vote,
     decode_event,
+    decode_event_lines,
     from_dict,
 )
 from checker.schema import validate_event, validate_line
 from checker.state import Loc
 
 MAX_LINE = 1 << 20  # 1 MiB: no raft-trace line needs more
+CHUNK = 1 << 16  # bytes read at a time
 
 Event = tuple[AnyEvent, Loc]
 MESSAGE_EVENTS = frozenset((Send, Receive, Drop))
@@ -48,6 +52,10 @@ class Source:
 
     def __init__(self, name: str) -> None:
         self.name = name
+
+    def open(self) -> IO[bytes]:
+        """The bytes of the trace, as a binary stream."""
+        raise NotImplementedError
 
     def text(self, line: int, offset: int) -> str:
         raise NotImplementedError
@@ -98,10 +106,8 @@ class MemorySource(Source):
             raw = ln.encode("utf-8", "surrogatepass") if isinstance(ln, str) else bytes(ln)
             self.lines.append(raw if raw.endswith(b"\n") else raw + b"\n")
 
-    def readline(self) -> Callable[[int], bytes]:
-        """A ``readline(limit)`` over the lines (each returned whole; the reader checks size)."""
-        it = iter(self.lines)
-        return lambda limit: next(it, b"")
+    def open(self) -> IO[bytes]:
+        return io.BytesIO(b"".join(self.lines))
 
     def text(self, line: int, offset: int) -> str:
         return self.lines[line - 1].decode("utf-8", "replace").rstrip("\r\n")
@@ -133,13 +139,9 @@ class TraceFile:
     def __init__(self, source: Source, index: int) -> None:
         self.source = source
         self.index = index
-        self._handle: IO[bytes] | None = None
-        if isinstance(source, FileSource):
-            self._handle = source.open()
-            self._readline: Callable[[int], bytes] = self._handle.readline
-        else:
-            assert isinstance(source, MemorySource)
-            self._readline = source.readline()
+        self._handle: IO[bytes] | None = source.open()
+        self._readline: Callable[[int], bytes] = self._handle.readline
+        self._read_chunk: Callable[[int], bytes] = self._handle.read
         self._line_no = 0
         self._offset = 0
         try:
@@ -214,9 +216,9 @@ class TraceFile:
         nodes = self.nodes
         index = self.index
         decode = decode_event
+        decode_lines = decode_event_lines
         decode_error = msgspec.DecodeError
-        readline = self._readline
-        limit = MAX_LINE + 1
+        read = self._read_chunk
         line_no = self._line_no
         offset = self._offset
         last_seq = -1
@@ -225,28 +227,51 @@ class TraceFile:
         batch: list[Event] = []
         append = batch.append
         left = size
-        while True:
+        carry = b""  # the start of a line that the last chunk cut
+        done = False
+        while not done:
+            # Lines come from chunks split in C (no Python call per line for reading); only the
+            # unfinished last line is carried over, and it may not grow past MAX_LINE.
             try:
-                raw = readline(limit)
+                chunk = read(CHUNK)
             except OSError as exc:
                 raise TraceError(name, line_no + 1, None,
                                  f"cannot read: {exc.strerror or exc}") from None
-            if not raw:
-                if batch:
-                    yield batch
-                return
-            line_no += 1
-            if raw[-1] != 10 and len(raw) > MAX_LINE:  # no b"\n" within the limit
-                raise TraceError(name, line_no, None,
-                                 f"line longer than {MAX_LINE} bytes (1 MiB): not a raft-trace "
-                                 "line")
-            # Decoding into the event's class validates it against the schema (checker/events.py);
-            # what is left is the reader's own rules: seq increases, nodes are the header's.
-            try:
-                ev = decode(raw)
-            except decode_error:
-                ev = self._slow_event(raw, line_no, last_seq)
+            if chunk:
+                data = carry + chunk if carry else chunk
+                lines = data.split(b"\n")
+                # Only a carried line can be long: the first one, or the new carry.
+                long = 1 if carry and len(lines[0]) > MAX_LINE else 0
+                carry = lines.pop()
+                if long or len(carry) > MAX_LINE:
+                    raise TraceError(name, line_no + (long or len(lines) + 1), None,
+                                     f"line longer than {MAX_LINE} bytes (1 MiB): not a "
+                                     "raft-trace line")
+                # The chunk's whole lines decoded in one call; if any line fails (or is blank:
+                # decode_lines skips those), each line is decoded on its own below instead.
+                try:
+                    decoded: Iterable[AnyEvent | None] = decode_lines(
+                        memoryview(data)[:len(data) - len(carry)])
+                    if len(decoded) != len(lines):  # type: ignore[arg-type]
+                        decoded = repeat(None)
+                except decode_error:
+                    decoded = repeat(None)
             else:
+                done = True
+                if not carry:
+                    break
+                lines = [carry]  # the last line has no newline: fine if it is whole JSON
+                decoded = repeat(None)
+            for raw, ev in zip(lines, decoded, strict=False):  # decoded may be endless
+                line_no += 1
+                # Decoding into the event's class validates it against the schema
+                # (checker/events.py); what is left is the reader's own rules: seq increases,
+                # nodes are the header's.
+                if ev is None:
+                    try:
+                        ev = decode(raw)
+                    except decode_error:
+                        ev = self._slow_event(raw, line_no, last_seq, not done)
                 vote = ev.vote
                 cls = type(ev)
                 if cls in messages:
@@ -256,25 +281,27 @@ class TraceFile:
                     ok = cls in plain or named_nodes_ok(ev, nodes)
                 if not (ok and ev.seq > last_seq and ev.node in nodes
                         and (vote is None or vote in nodes)):
-                    ev = self._slow_event(raw, line_no, last_seq)
-            last_seq = ev.seq
-            append((ev, (index, line_no, offset)))
-            offset += len(raw)
-            left -= 1
-            if not left:
-                yield batch
-                batch = []
-                append = batch.append
-                left = size
+                    ev = self._slow_event(raw, line_no, last_seq, not done)
+                last_seq = ev.seq
+                append((ev, (index, line_no, offset)))
+                offset += len(raw) + 1
+                left -= 1
+                if not left:
+                    yield batch
+                    batch = []
+                    append = batch.append
+                    left = size
+        if batch:
+            yield batch
 
-    def _slow_event(self, raw: bytes, line_no: int, last_seq: int) -> AnyEvent:
+    def _slow_event(self, raw: bytes, line_no: int, last_seq: int, complete: bool) -> AnyEvent:
         """A line the typed decoder refused (or that breaks a reader rule): parsed as plain
         JSON and run through the full validator and the reader's checks, which raise the
         precise error; or accepted (and normalised: 3.0 becomes 3) and returned typed."""
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise _json_error(self.name, raw, line_no, raw[-1:] == b"\n", exc) from None
+            raise _json_error(self.name, raw, line_no, complete, exc) from None
         self._slow_validate(obj, line_no, last_seq)
         try:
             return from_dict(obj)
@@ -304,6 +331,22 @@ class TraceFile:
         if vote is not None and vote not in nodes:
             raise TraceError(name, line_no, "vote", _not_member(vote, nodes))
         _check_named_nodes(ev, nodes, name, line_no)
+
+
+def redecode(raw: bytes) -> AnyEvent | None:
+    """A line read again (one that was accepted before) as its event; None if it no longer
+    is a valid event line."""
+    try:
+        return decode_event(raw)
+    except msgspec.DecodeError:
+        pass
+    try:
+        obj = orjson.loads(raw)
+        validate_event(obj)
+        return from_dict(obj)
+    except (orjson.JSONDecodeError, SchemaViolation, msgspec.ValidationError, TypeError,
+            KeyError, AttributeError):
+        return None
 
 
 def named_nodes_ok(ev: AnyEvent, nodes: frozenset[str]) -> bool:

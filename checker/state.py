@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 
@@ -213,34 +214,47 @@ class Ledger:
 class MessageRegistry:
     """Sent messages, to match every receive with its send (same id, same content).
 
-    Bounded: a message waits in ``pending`` until first received or dropped, then moves to
-    ``settled``, a window of the last ``window`` settled messages (oldest first in ``order``)
-    that still matches a duplicate delivery. At most ``pending_limit`` messages wait at once;
-    beyond that the oldest are forgotten and ``forgotten`` counts them (an unknown receive may
-    then be one of them). Contents are compared as parsed JSON values (Python equality).
+    Bounded: a message waits in ``pending`` (with its content) until first received or dropped,
+    then moves to ``settled``, a window of the last ``window`` settled messages (oldest first in
+    ``order``) that still matches a duplicate delivery. A settled message keeps only where its
+    send is: the rare duplicate is compared with the send read back from the trace (``reload``),
+    which is far cheaper than keeping thousands of message contents alive. At most
+    ``pending_limit`` messages wait at once; beyond that the oldest are forgotten and
+    ``forgotten`` counts them (an unknown receive may then be one of them). Contents are
+    compared as decoded values (Python equality).
     The engine inlines :meth:`sent` and :meth:`settle` in its hot loop; keep them in step.
     """
 
-    __slots__ = ("pending", "settled", "order", "window", "pending_limit", "forgotten")
+    __slots__ = ("pending", "settled", "order", "window", "pending_limit", "forgotten",
+                 "reload")
 
-    def __init__(self, window: int = 1 << 12, pending_limit: int = 1 << 15) -> None:
+    def __init__(self, reload: Callable[[Loc], Message], window: int = 1 << 12,
+                 pending_limit: int = 1 << 15) -> None:
         self.pending: dict[str, tuple[Message, Loc]] = {}
-        self.settled: dict[str, tuple[Message, Loc]] = {}
+        self.settled: dict[str, Loc] = {}
         self.order: deque[str] = deque()
         self.window = window
         self.pending_limit = pending_limit
         self.forgotten = 0
+        self.reload = reload
 
     def sent(self, msg: Message, loc: Loc) -> tuple[Message, Loc] | None:
         """Record a send; returns an earlier send with the same id, if any."""
         msg_id = msg.id
         pending = self.pending
-        earlier = pending.get(msg_id) or self.settled.get(msg_id)
+        earlier = pending.get(msg_id)
         if earlier is None:
-            pending[msg_id] = (msg, loc)
-            if len(pending) > self.pending_limit:
-                self.forget()
+            earlier = self.recall(msg_id)
+            if earlier is None:
+                pending[msg_id] = (msg, loc)
+                if len(pending) > self.pending_limit:
+                    self.forget()
         return earlier
+
+    def recall(self, msg_id: str) -> tuple[Message, Loc] | None:
+        """A settled message's send, read back from the trace; None if not settled (recently)."""
+        loc = self.settled.get(msg_id)
+        return None if loc is None else (self.reload(loc), loc)
 
     def forget(self) -> None:
         """Drop the oldest pending message (rare: only past ``pending_limit``)."""
@@ -251,11 +265,12 @@ class MessageRegistry:
         return msg_id in self.pending or msg_id in self.settled
 
     def settle(self, msg_id: str) -> tuple[Message, Loc] | None:
-        """A receive or drop of ``msg_id``: its send, or None if never seen."""
+        """A receive or drop of ``msg_id``: its send if it was pending (now settled), else
+        None (settled before, or never seen: :meth:`recall` tells which)."""
         record = self.pending.pop(msg_id, None)
         if record is None:
-            return self.settled.get(msg_id)
-        self.settled[msg_id] = record
+            return None
+        self.settled[msg_id] = record[1]
         order = self.order
         order.append(msg_id)
         if len(order) > self.window:
