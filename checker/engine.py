@@ -155,7 +155,7 @@ class Engine:
         settle = registry.settle
         pending = registry.pending
         settled = registry.settled
-        order = registry.order
+        older = registry.older
         window = registry.window
         pending_limit = registry.pending_limit
         on_apply = self._on_apply
@@ -186,7 +186,7 @@ class Engine:
                         for hook in on_stale_send:
                             hook(n, msg, loc)
                     mid = msg.id
-                    if mid not in pending and mid not in settled:
+                    if mid not in pending and mid not in settled and mid not in older:
                         pending[mid] = (msg, loc)
                         if len(pending) > pending_limit:
                             registry.forget()
@@ -209,9 +209,10 @@ class Engine:
                     sent = pending.pop(mid, None)
                     if sent is not None:
                         settled[mid] = sent[1]
-                        order.append(mid)
-                        if len(order) > window:
-                            del settled[order.popleft()]
+                        if len(settled) >= window:
+                            registry.rotate()
+                            settled = registry.settled
+                            older = registry.older
                     else:  # a duplicate delivery (or no send at all)
                         sent = registry.recall(mid)
                     if sent is None or sent[0] != msg:
@@ -248,12 +249,16 @@ class Engine:
                 else:  # drop
                     drops += 1
                     settle(ev.msg.id)
+                    settled = registry.settled  # settle may have started a new generation
+                    older = registry.older
                 commit = ev.commit
                 if commit != n.commit:
                     self._commit_changed(n, commit, loc)
                 n.last_loc = loc
             else:
                 step(ev, loc)
+                settled = registry.settled  # as after settle()
+                older = registry.older
         counts["send"] += sends
         counts["receive"] += receives
         counts["apply"] += applies

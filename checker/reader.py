@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Iterator
-from itertools import repeat
+from itertools import accumulate, count, repeat
+from operator import add
 from pathlib import Path
 from typing import IO, Any
 
@@ -212,6 +213,7 @@ class TraceFile:
             self.close()
 
     def _batches(self, size: int) -> Iterator[list[Event]]:
+        """One batch per chunk read (``size`` is ignored: chunks hold a few hundred lines)."""
         name = self.name
         nodes = self.nodes
         index = self.index
@@ -224,9 +226,6 @@ class TraceFile:
         last_seq = -1
         messages = MESSAGE_EVENTS
         plain = PLAIN_EVENTS
-        batch: list[Event] = []
-        append = batch.append
-        left = size
         carry = b""  # the start of a line that the last chunk cut
         done = False
         while not done:
@@ -249,9 +248,9 @@ class TraceFile:
                                      "raft-trace line")
                 # The chunk's whole lines decoded in one call; if any line fails (or is blank:
                 # decode_lines skips those), each line is decoded on its own below instead.
+                whole = len(data) - len(carry)
                 try:
-                    decoded: Iterable[AnyEvent | None] = decode_lines(
-                        memoryview(data)[:len(data) - len(carry)])
+                    decoded: Iterable[AnyEvent | None] = decode_lines(memoryview(data)[:whole])
                     if len(decoded) != len(lines):  # type: ignore[arg-type]
                         decoded = repeat(None)
                 except decode_error:
@@ -262,8 +261,15 @@ class TraceFile:
                     break
                 lines = [carry]  # the last line has no newline: fine if it is whole JSON
                 decoded = repeat(None)
-            for raw, ev in zip(lines, decoded, strict=False):  # decoded may be endless
-                line_no += 1
+                whole = len(carry)
+            # Each line's location (file, line number, byte offset), computed in C.
+            locs = zip(repeat(index), count(line_no + 1),
+                       accumulate(map(add, map(len, lines), repeat(1)), initial=offset))
+            line_no += len(lines)
+            offset += whole
+            batch: list[Event] = []
+            append = batch.append
+            for raw, ev, loc in zip(lines, decoded, locs):  # noqa: B905 - decoded may be endless
                 # Decoding into the event's class validates it against the schema
                 # (checker/events.py); what is left is the reader's own rules: seq increases,
                 # nodes are the header's.
@@ -271,7 +277,7 @@ class TraceFile:
                     try:
                         ev = decode(raw)
                     except decode_error:
-                        ev = self._slow_event(raw, line_no, last_seq, not done)
+                        ev = self._slow_event(raw, loc[1], last_seq, not done)
                 vote = ev.vote
                 cls = type(ev)
                 if cls in messages:
@@ -281,18 +287,11 @@ class TraceFile:
                     ok = cls in plain or named_nodes_ok(ev, nodes)
                 if not (ok and ev.seq > last_seq and ev.node in nodes
                         and (vote is None or vote in nodes)):
-                    ev = self._slow_event(raw, line_no, last_seq, not done)
+                    ev = self._slow_event(raw, loc[1], last_seq, not done)
                 last_seq = ev.seq
-                append((ev, (index, line_no, offset)))
-                offset += len(raw) + 1
-                left -= 1
-                if not left:
-                    yield batch
-                    batch = []
-                    append = batch.append
-                    left = size
-        if batch:
-            yield batch
+                append((ev, loc))
+            if batch:
+                yield batch
 
     def _slow_event(self, raw: bytes, line_no: int, last_seq: int, complete: bool) -> AnyEvent:
         """A line the typed decoder refused (or that breaks a reader rule): parsed as plain

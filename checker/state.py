@@ -10,7 +10,7 @@ read back when a violation is reported.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
@@ -215,24 +215,25 @@ class MessageRegistry:
     """Sent messages, to match every receive with its send (same id, same content).
 
     Bounded: a message waits in ``pending`` (with its content) until first received or dropped,
-    then moves to ``settled``, a window of the last ``window`` settled messages (oldest first in
-    ``order``) that still matches a duplicate delivery. A settled message keeps only where its
-    send is: the rare duplicate is compared with the send read back from the trace (``reload``),
-    which is far cheaper than keeping thousands of message contents alive. At most
-    ``pending_limit`` messages wait at once; beyond that the oldest are forgotten and
+    then is settled: it stays matchable by a duplicate delivery for at least the next
+    ``window`` settles (two generations of ``window`` messages each: ``settled`` fills up, then
+    becomes ``older`` and the generation before it is dropped whole). A settled message keeps
+    only where its send is: the rare duplicate is compared with the send read back from the
+    trace (``reload``), which is far cheaper than keeping thousands of message contents alive.
+    At most ``pending_limit`` messages wait at once; beyond that the oldest are forgotten and
     ``forgotten`` counts them (an unknown receive may then be one of them). Contents are
     compared as decoded values (Python equality).
     The engine inlines :meth:`sent` and :meth:`settle` in its hot loop; keep them in step.
     """
 
-    __slots__ = ("pending", "settled", "order", "window", "pending_limit", "forgotten",
+    __slots__ = ("pending", "settled", "older", "window", "pending_limit", "forgotten",
                  "reload")
 
     def __init__(self, reload: Callable[[Loc], Message], window: int = 1 << 12,
                  pending_limit: int = 1 << 15) -> None:
         self.pending: dict[str, tuple[Message, Loc]] = {}
         self.settled: dict[str, Loc] = {}
-        self.order: deque[str] = deque()
+        self.older: dict[str, Loc] = {}
         self.window = window
         self.pending_limit = pending_limit
         self.forgotten = 0
@@ -253,7 +254,7 @@ class MessageRegistry:
 
     def recall(self, msg_id: str) -> tuple[Message, Loc] | None:
         """A settled message's send, read back from the trace; None if not settled (recently)."""
-        loc = self.settled.get(msg_id)
+        loc = self.settled.get(msg_id) or self.older.get(msg_id)
         return None if loc is None else (self.reload(loc), loc)
 
     def forget(self) -> None:
@@ -262,7 +263,7 @@ class MessageRegistry:
         self.forgotten += 1
 
     def known(self, msg_id: str) -> bool:
-        return msg_id in self.pending or msg_id in self.settled
+        return msg_id in self.pending or msg_id in self.settled or msg_id in self.older
 
     def settle(self, msg_id: str) -> tuple[Message, Loc] | None:
         """A receive or drop of ``msg_id``: its send if it was pending (now settled), else
@@ -271,8 +272,11 @@ class MessageRegistry:
         if record is None:
             return None
         self.settled[msg_id] = record[1]
-        order = self.order
-        order.append(msg_id)
-        if len(order) > self.window:
-            del self.settled[order.popleft()]
+        if len(self.settled) >= self.window:
+            self.rotate()
         return record
+
+    def rotate(self) -> None:
+        """The current generation of settled messages is full: it becomes the older one."""
+        self.older = self.settled
+        self.settled = {}

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from checker import TraceError, check_files, check_lines
-from checker.reader import CHUNK, MAX_LINE
+from checker.engine import Engine, select_properties
+from checker.reader import CHUNK, MAX_LINE, MemorySource, TraceFile
 from tests.test_checker_gen import TraceBuilder, normal_run
 
 
@@ -110,3 +112,39 @@ def test_a_last_line_without_newline_is_read(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
     path.write_text("\n".join(lines))  # no final newline
     assert check_files([path]).events == len(lines) - 1
+
+
+def settles_after(lines: list[str], msg_id: str) -> int:
+    """How many other messages were first received or dropped after ``msg_id``'s first
+    receive (before the last line, the duplicate)."""
+    seen: set[str] = set()
+    count = None
+    for line in lines[1:-1]:
+        ev = orjson.loads(line)
+        if ev["kind"] not in ("receive", "drop") or ev["msg"]["id"] in seen:
+            continue
+        seen.add(ev["msg"]["id"])
+        if ev["msg"]["id"] == msg_id:
+            count = 0
+        elif count is not None:
+            count += 1
+    assert count is not None
+    return count
+
+
+def test_a_duplicate_is_matched_for_at_least_the_message_window() -> None:
+    """The registry remembers a settled message for at least ``message_window`` later settles;
+    a duplicate arriving later than twice that is an unknown message (MessageRules)."""
+    b, send_line = with_duplicate(alter=False)
+    msg_id = orjson.loads(b.lines[send_line - 1])["msg"]["id"]
+    later = settles_after(b.lines, msg_id)
+    assert later >= 9
+
+    def run(window: int) -> Any:
+        trace = TraceFile(MemorySource(b.lines, "m"), 0)
+        return Engine([trace], select_properties(), message_window=window).run()
+
+    assert run(later).ok
+    report = run(later // 3)
+    assert report.violated == ["MessageRules"]
+    assert "never sent" in report.violations[0].explanation
