@@ -45,6 +45,7 @@ from checker.state import (
     Log,
     MessageRegistry,
     NodeState,
+    canonical,
     chain_hash,
     entry_key,
     same_entries,
@@ -166,6 +167,7 @@ class Engine:
         on_stale_send = self._on_stale_send
         track = self._track_requests
         hot = _HOT
+        encode_data = canonical
         requests = REQUESTS
         # Fast-lane events are counted in locals (added to self.counts at the end): a dict
         # update per event costs more than the rest of a drop.
@@ -240,7 +242,8 @@ class Engine:
                     applies += 1
                     index = ev.index
                     if on_apply:
-                        key = entry_key(ev.entry)
+                        entry = ev.entry
+                        key = (entry.term, encode_data(entry.data))  # entry_key, inlined
                         for hook in on_apply:
                             hook(n, index, key, loc, ev.commit)
                     n.applied = index

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
 
-import orjson
+import msgspec
 
 from checker.events import Entry, Message
 
@@ -25,15 +25,16 @@ Loc = tuple[int, int, int]
 EntryKey = tuple[int, bytes]
 
 ROOT = b"\x00" * 8  # the chain hash of the empty log
-_SORT = orjson.OPT_SORT_KEYS
+
+
+#: Canonical JSON of an entry's data: compact, object keys sorted (msgspec allocates exactly
+#: what the text needs, so a log's memory is its contents).
+canonical = msgspec.json.Encoder(order="sorted").encode
 
 
 def entry_key(entry: Entry) -> EntryKey:
-    """Two entries are identical when their terms and their data (as JSON) are equal.
-
-    (orjson hands back bytes with a 4 KiB allocation; the copy keeps only what is used, so a
-    log's memory is its contents.)"""
-    return (entry.term, bytes(memoryview(orjson.dumps(entry.data, option=_SORT))))
+    """Two entries are identical when their terms and their data (as JSON) are equal."""
+    return (entry.term, canonical(entry.data))
 
 
 _TERM = attrgetter("term")
@@ -45,13 +46,13 @@ _KEY_DATA = itemgetter(1)
 def same_entries(entries: list[Entry], keys: list[EntryKey]) -> bool:
     """Whether ``entries`` have exactly the keys ``keys`` (as :func:`entry_key` computes them),
     in a few C-level calls instead of one ``entry_key`` per entry: the terms compare as lists,
-    and the data, serialized in one orjson call, compares with the keys' bytes joined the same
+    and the data, serialized in one call, compares with the keys' bytes joined the same
     way (compact JSON texts: the joined bytes are equal exactly when every entry's are)."""
     if len(entries) != len(keys) or list(map(_TERM, entries)) != list(map(_KEY_TERM, keys)):
         return False
     try:
-        data = orjson.dumps(list(map(_DATA, entries)), option=_SORT)
-    except orjson.JSONEncodeError:
+        data = canonical(list(map(_DATA, entries)))
+    except (msgspec.EncodeError, TypeError):
         return False
     return data == b"[" + b",".join(map(_KEY_DATA, keys)) + b"]"
 
