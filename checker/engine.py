@@ -16,8 +16,27 @@ from pathlib import Path
 from typing import Any
 
 from checker.errors import TraceError
+from checker.events import (
+    UNSET,
+    AnyEvent,
+    Append,
+    AppendEntries,
+    AppendEntriesResponse,
+    Apply,
+    Commit,
+    Config,
+    Crash,
+    Drop,
+    Message,
+    Receive,
+    RequestVote,
+    Send,
+    Start,
+    Truncate,
+    Vote,
+)
 from checker.properties import ALL_PROPERTIES, PROPERTY_NAMES, Context, Property
-from checker.reader import FileSource, MemorySource, Source, TraceFile, merge
+from checker.reader import FileSource, MemorySource, Source, TraceFile, merge, redecode
 from checker.report import CheckReport
 from checker.schema import KINDS
 from checker.state import (
@@ -26,6 +45,7 @@ from checker.state import (
     Log,
     MessageRegistry,
     NodeState,
+    canonical,
     chain_hash,
     entry_key,
     same_entries,
@@ -33,8 +53,8 @@ from checker.state import (
 
 INBOX_LIMIT = 256  # unanswered requests remembered per node
 BATCH = 16  # events the reader hands over at a time
-REQUESTS = frozenset({"RequestVote", "AppendEntries"})
-_HOT = frozenset({"apply", "send", "receive", "drop"})
+REQUESTS = frozenset((RequestVote, AppendEntries))
+_HOT = frozenset({Apply, Send, Receive, Drop})
 
 Hook = Callable[..., None]
 
@@ -74,7 +94,7 @@ class Engine:
                                  "cluster")
         self.nodes = {name: NodeState(name) for name in first.header["nodes"]}
         self.ledger = Ledger()
-        self.registry = MessageRegistry(message_window)
+        self.registry = MessageRegistry(self._reload_message, message_window)
         self.ctx = Context(self.nodes, self.sources, self.ledger, self.registry)
         self.props = [cls(self.ctx) for cls in properties]
         hooks: dict[str, list[Hook]] = {}
@@ -98,11 +118,11 @@ class Engine:
         self._on_follower_commit = get("on_follower_commit", [])
         self._track_requests = bool(self._on_reply)
         self.counts = dict.fromkeys(KINDS, 0)
-        self._handlers: dict[str, Callable[[NodeState, dict[str, Any], Loc], None]] = {
-            "start": self._start, "crash": self._crash, "vote": self._vote,
-            "append": self._append, "truncate": self._truncate, "commit": self._commit,
-            "apply": self._apply, "send": self._send, "receive": self._receive,
-            "config": self._config,
+        self._handlers: dict[type, Callable[[NodeState, Any, Loc], None]] = {
+            Start: self._start, Crash: self._crash, Vote: self._vote,
+            Append: self._append, Truncate: self._truncate, Commit: self._commit,
+            Apply: self._apply, Send: self._send, Receive: self._receive,
+            Config: self._config,
         }
 
     # ------------------------------------------------------------------ the loop
@@ -126,7 +146,7 @@ class Engine:
                 source.close()
         return self.report()
 
-    def _loop(self, events: Iterable[tuple[dict[str, Any], Loc]]) -> None:
+    def _loop(self, events: Iterable[tuple[AnyEvent, Loc]]) -> None:
         """:meth:`step` for every event, with the hottest kinds (apply, send, receive, drop:
         nine events in ten) handled inline: this loop is the checker's throughput."""
         nodes = self.nodes
@@ -136,7 +156,7 @@ class Engine:
         settle = registry.settle
         pending = registry.pending
         settled = registry.settled
-        order = registry.order
+        older = registry.older
         window = registry.window
         pending_limit = registry.pending_limit
         on_apply = self._on_apply
@@ -147,86 +167,101 @@ class Engine:
         on_stale_send = self._on_stale_send
         track = self._track_requests
         hot = _HOT
-        note_received = _note_received
+        encode_data = canonical
+        requests = REQUESTS
         # Fast-lane events are counted in locals (added to self.counts at the end): a dict
         # update per event costs more than the rest of a drop.
         sends = receives = applies = drops = 0
         for ev, loc in events:
-            kind = ev["kind"]
-            n = nodes[ev["node"]]
+            kind = type(ev)
+            n = nodes[ev.node]
             # The inline fast lane: a running node whose term, vote and role do not change.
-            if (kind in hot and n.started and not n.crashed and ev["term"] == n.term
-                    and ev["vote"] == n.vote and ev["role"] == n.role):
-                if kind == "send":
+            if (kind in hot and n.started and not n.crashed and ev.term == n.term
+                    and ev.vote == n.vote and ev.role == n.role):
+                if kind is Send:
                     sends += 1
-                    msg = ev["msg"]
-                    if msg["from"] != n.name:
+                    msg = ev.msg
+                    if msg.from_ != n.name:
                         raise self.error(loc, "msg.from",
-                                         f"{n.name} sends a message from {msg['from']}")
-                    if msg["term"] < n.seen_term:
+                                         f"{n.name} sends a message from {msg.from_}")
+                    if msg.term < n.seen_term:
                         for hook in on_stale_send:
                             hook(n, msg, loc)
-                    mid = msg["id"]
-                    if mid not in pending and mid not in settled:
+                    mid = msg.id
+                    if mid not in pending and mid not in settled and mid not in older:
                         pending[mid] = (msg, loc)
                         if len(pending) > pending_limit:
                             registry.forget()
                     else:
-                        earlier = pending.get(mid) or settled[mid]
+                        earlier = pending.get(mid) or registry.recall(mid)
                         for hook in on_reused:
                             hook(n, msg, loc, earlier)
-                    if track and "reply_to" in msg:
-                        request = n.inbox.pop(msg["reply_to"], None)
+                    if track and msg.reply_to is not UNSET:
+                        request = n.inbox.pop(msg.reply_to, None)
                         if request is not None:
                             for hook in on_reply:
                                 hook(n, msg, loc, request)
-                elif kind == "receive":
+                elif kind is Receive:
                     receives += 1
-                    msg = ev["msg"]
-                    if msg["to"] != n.name:
+                    msg = ev.msg
+                    if msg.to != n.name:
                         raise self.error(loc, "msg.to", f"{n.name} receives a message "
-                                                        f"addressed to {msg['to']}")
-                    mid = msg["id"]
+                                                        f"addressed to {msg.to}")
+                    mid = msg.id
                     sent = pending.pop(mid, None)
                     if sent is not None:
-                        settled[mid] = sent
-                        order.append(mid)
-                        if len(order) > window:
-                            del settled[order.popleft()]
-                    else:
-                        sent = settled.get(mid)
+                        settled[mid] = sent[1]
+                        if len(settled) >= window:
+                            registry.rotate()
+                            settled = registry.settled
+                            older = registry.older
+                    else:  # a duplicate delivery (or no send at all)
+                        sent = registry.recall(mid)
                     if sent is None or sent[0] != msg:
                         for hook in on_unmatched:
                             hook(n, msg, loc, sent)
-                    mtype = msg["type"]
-                    note_received(n, msg, mtype, loc)
-                    if mtype == "AppendEntriesResponse":
+                    # _note_received, inlined.
+                    mtype = type(msg)
+                    if msg.term > n.seen_term:
+                        n.seen_term = msg.term
+                        n.seen_loc = loc
+                    if mtype is AppendEntries:
+                        last_new = msg.prev_log_index + len(msg.entries)
+                        n.append_limit = (min(msg.leader_commit, last_new), loc)
+                    else:
+                        n.append_limit = None
+                    if mtype is AppendEntriesResponse:
                         for hook in on_aer:
                             hook(n, msg, loc)
-                    elif track and mtype in REQUESTS:
+                    elif track and mtype in requests:
                         inbox = n.inbox
-                        inbox[msg["id"]] = (msg, loc)
+                        inbox[mid] = (msg, loc)
                         if len(inbox) > INBOX_LIMIT:
                             inbox.popitem(last=False)
-                elif kind == "apply":
+                elif kind is Apply:
                     applies += 1
-                    index = ev["index"]
+                    index = ev.index
                     if on_apply:
-                        key = entry_key(ev["entry"])
+                        entry = ev.entry
+                        key = (entry.term, encode_data(entry.data))  # entry_key, inlined
                         for hook in on_apply:
-                            hook(n, index, key, loc, ev["commit"])
+                            hook(n, index, key, loc, ev.commit)
                     n.applied = index
                     n.replay_from = None
                     n.apply_loc = loc
                 else:  # drop
                     drops += 1
-                    settle(ev["msg"]["id"])
-                commit = ev["commit"]
+                    settle(ev.msg.id)
+                    settled = registry.settled  # settle may have started a new generation
+                    older = registry.older
+                commit = ev.commit
                 if commit != n.commit:
                     self._commit_changed(n, commit, loc)
                 n.last_loc = loc
             else:
                 step(ev, loc)
+                settled = registry.settled  # as after settle()
+                older = registry.older
         counts["send"] += sends
         counts["receive"] += receives
         counts["apply"] += applies
@@ -246,24 +281,32 @@ class Engine:
                                 "unknown messages were not reported after that")
         return report
 
+    def _reload_message(self, loc: Loc) -> Message:
+        """The message of the send event at ``loc``, read back from its trace (for the rare
+        duplicate delivery of a message whose content is no longer kept)."""
+        ev = redecode(self.sources[loc[0]].text(loc[1], loc[2]).encode("utf-8", "surrogatepass"))
+        if not isinstance(ev, Send):
+            raise self.error(loc, None, "this line changed while the trace was being checked")
+        return ev.msg
+
     def error(self, loc: Loc, field: str | None, message: str) -> TraceError:
         return TraceError(self.sources[loc[0]].name, loc[1], field, message)
 
-    def step(self, ev: dict[str, Any], loc: Loc) -> None:
+    def step(self, ev: AnyEvent, loc: Loc) -> None:
         """Apply one event: common state fields, then what its kind does, then role/commit."""
-        n = self.nodes[ev["node"]]
-        kind = ev["kind"]
+        n = self.nodes[ev.node]
+        kind = ev.KIND
         self.counts[kind] += 1
-        if kind == "drop":
+        if type(ev) is Drop:
             # Written by the network for the addressee, possibly while it is down: it changes
             # no node state; the message will not be received.
-            self.registry.settle(ev["msg"]["id"])
+            self.registry.settle(ev.msg.id)
             return
         if n.crashed or not n.started:
             if kind != "start":
                 self._not_running(n, kind, loc)
-        term = ev["term"]
-        vote = ev["vote"]
+        term = ev.term
+        vote = ev.vote
         if term != n.term:
             for hook in self._on_term:
                 hook(n, term, loc)
@@ -278,10 +321,10 @@ class Engine:
                 for hook in self._on_vote:
                     hook(n, term, vote, loc)
             n.vote = vote
-        handler = self._handlers.get(kind)
+        handler = self._handlers.get(type(ev))
         if handler is not None:
             handler(n, ev, loc)
-        role = ev["role"]
+        role = ev.role
         if role != n.role:
             n.role = role
             if role == "leader":
@@ -289,7 +332,7 @@ class Engine:
                 n.lead_loc = loc
                 for hook in self._on_leader:
                     hook(n, loc)
-        commit = ev["commit"]
+        commit = ev.commit
         if commit != n.commit:
             self._commit_changed(n, commit, loc)
         n.last_loc = loc
@@ -315,9 +358,9 @@ class Engine:
 
     # ------------------------------------------------------------------ per kind
 
-    def _start(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
+    def _start(self, n: NodeState, ev: Start, loc: Loc) -> None:
         """The node (re)starts from its persisted term, vote and log."""
-        if n.crashed and not ev["restart"]:
+        if n.crashed and not ev.restart:
             raise self.error(loc, "restart", f"{n.name} crashed before: its start must have "
                                              "restart: true")
         snapshot = n.snapshot if n.crashed else (
@@ -326,7 +369,7 @@ class Engine:
         # A restart usually shows the log it had: share the keys and hashes of the common
         # prefix (they were registered and checked when first written) and hash only what is
         # new. The prefix is compared in a few calls (same_entries), not one entry_key per entry.
-        entries = ev["log"]
+        entries = ev.log
         old_keys = old_log.keys
         limit = min(len(entries), len(old_keys))
         if limit and same_entries(entries[:limit], old_keys[:limit]):
@@ -368,30 +411,30 @@ class Engine:
         for hook in self._on_start:
             hook(n, ev, loc, snapshot, old_log)
 
-    def _crash(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
+    def _crash(self, n: NodeState, ev: Crash, loc: Loc) -> None:
         n.snapshot = n.take_snapshot(loc)
         n.crashed = True
         n.inbox.clear()
 
-    def _config(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
+    def _config(self, n: NodeState, ev: Config, loc: Loc) -> None:
         """Membership: the configuration in force at this node from now on (rare: off the
         fast lane). An empty ``outgoing`` means no joint configuration."""
-        n.voters = frozenset(ev["voters"])
-        outgoing = ev.get("outgoing")
+        n.voters = frozenset(ev.voters)
+        outgoing = ev.outgoing
         n.outgoing = frozenset(outgoing) if outgoing else None
         n.config_loc = loc
 
-    def _vote(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
-        candidate = ev["candidate"]
-        if ev["vote"] != candidate:
+    def _vote(self, n: NodeState, ev: Vote, loc: Loc) -> None:
+        candidate = ev.candidate
+        if ev.vote != candidate:
             raise self.error(loc, "vote", f"a vote for {candidate} must leave vote = "
-                                          f"\"{candidate}\", not {ev['vote']!r}")
+                                          f"\"{candidate}\", not {ev.vote!r}")
         for hook in self._on_vote:
-            hook(n, ev["term"], candidate, loc)
+            hook(n, ev.term, candidate, loc)
 
-    def _append(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
+    def _append(self, n: NodeState, ev: Append, loc: Loc) -> None:
         """Entries written at index, index+1, ...; the log held index-1 entries before."""
-        index = ev["index"]
+        index = ev.index
         log = n.log
         length = len(log)
         if index != length + 1:
@@ -410,7 +453,7 @@ class Engine:
         keys, chain, locs = log.keys, log.chain, log.locs
         register = self.ledger.register
         on_entry = self._on_entry
-        for i, entry in enumerate(ev["entries"], start=index):
+        for i, entry in enumerate(ev.entries, start=index):
             key = entry_key(entry)
             h = chain_hash(parent, key)
             keys.append(key)
@@ -421,8 +464,8 @@ class Engine:
                 hook(n, i, key, h, loc)
             parent = h
 
-    def _truncate(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
-        index = ev["index"]
+    def _truncate(self, n: NodeState, ev: Truncate, loc: Loc) -> None:
+        index = ev.index
         length = len(n.log)
         if index > length + 1:
             raise self.error(loc, "index", f"truncate at index {index} but {n.name}'s log holds "
@@ -431,69 +474,69 @@ class Engine:
             hook(n, index, loc, False)
         n.log.truncate(index)
 
-    def _commit(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
-        if ev["index"] != ev["commit"]:
-            raise self.error(loc, "index", f"a commit to index {ev['index']} must leave "
-                                           f"commit = {ev['index']}, not {ev['commit']}")
+    def _commit(self, n: NodeState, ev: Commit, loc: Loc) -> None:
+        if ev.index != ev.commit:
+            raise self.error(loc, "index", f"a commit to index {ev.index} must leave "
+                                           f"commit = {ev.index}, not {ev.commit}")
 
-    def _apply(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
-        index = ev["index"]
+    def _apply(self, n: NodeState, ev: Apply, loc: Loc) -> None:
+        index = ev.index
         if self._on_apply:
-            key = entry_key(ev["entry"])
-            commit = ev["commit"]
+            key = entry_key(ev.entry)
+            commit = ev.commit
             for hook in self._on_apply:
                 hook(n, index, key, loc, commit)
         n.applied = index
         n.replay_from = None
         n.apply_loc = loc
 
-    def _send(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
-        msg = ev["msg"]
-        if msg["from"] != n.name:
-            raise self.error(loc, "msg.from", f"{n.name} sends a message from {msg['from']}")
-        if msg["term"] < n.seen_term:
+    def _send(self, n: NodeState, ev: Send, loc: Loc) -> None:
+        msg = ev.msg
+        if msg.from_ != n.name:
+            raise self.error(loc, "msg.from", f"{n.name} sends a message from {msg.from_}")
+        if msg.term < n.seen_term:
             for hook in self._on_stale_send:
                 hook(n, msg, loc)
         earlier = self.registry.sent(msg, loc)
         if earlier is not None:
             for hook in self._on_reused_id:
                 hook(n, msg, loc, earlier)
-        if self._track_requests and "reply_to" in msg:
-            request = n.inbox.pop(msg["reply_to"], None)
+        if self._track_requests and msg.reply_to is not UNSET:
+            request = n.inbox.pop(msg.reply_to, None)
             if request is not None:
                 for hook in self._on_reply:
                     hook(n, msg, loc, request)
 
-    def _receive(self, n: NodeState, ev: dict[str, Any], loc: Loc) -> None:
-        msg = ev["msg"]
-        if msg["to"] != n.name:
+    def _receive(self, n: NodeState, ev: Receive, loc: Loc) -> None:
+        msg = ev.msg
+        if msg.to != n.name:
             raise self.error(loc, "msg.to", f"{n.name} receives a message addressed to "
-                                            f"{msg['to']}")
-        sent = self.registry.settle(msg["id"])
+                                            f"{msg.to}")
+        sent = self.registry.settle(msg.id) or self.registry.recall(msg.id)
         if sent is None or sent[0] != msg:
             for hook in self._on_unmatched:
                 hook(n, msg, loc, sent)
-        _note_received(n, msg, msg["type"], loc)
-        if msg["type"] == "AppendEntriesResponse":
+        _note_received(n, msg, loc)
+        if type(msg) is AppendEntriesResponse:
             for hook in self._on_append_response:
                 hook(n, msg, loc)
-        elif self._track_requests and msg["type"] in REQUESTS:
+        elif self._track_requests and type(msg) in REQUESTS:
             inbox = n.inbox
-            inbox[msg["id"]] = (msg, loc)
+            inbox[msg.id] = (msg, loc)
             if len(inbox) > INBOX_LIMIT:
                 inbox.popitem(last=False)
 
 
-def _note_received(n: NodeState, msg: dict[str, Any], mtype: str, loc: Loc) -> None:
+def _note_received(n: NodeState, msg: Message, loc: Loc) -> None:
     """Remember what a receive obliges the node to: adopt a higher term (Figure 2, All Servers
     rule 2), and commit no further than this AppendEntries justifies (receiver rule 5)."""
-    term = msg["term"]
+    term = msg.term
     if term > n.seen_term:
         n.seen_term = term
         n.seen_loc = loc
-    if mtype == "AppendEntries":
-        last_new = msg["prev_log_index"] + len(msg["entries"])
-        n.append_limit = (min(msg["leader_commit"], last_new), loc)
+    if type(msg) is AppendEntries:
+        last_new = msg.prev_log_index + len(msg.entries)
+        n.append_limit = (min(msg.leader_commit, last_new), loc)
     else:
         n.append_limit = None
 

@@ -1,27 +1,51 @@
 """Streaming reader: lines -> validated events, one file or several merged.
 
 Each line is read with a bounded ``readline`` (a line longer than :data:`MAX_LINE` bytes is an
-error, found without loading it whole), parsed with orjson, validated against the schema
-(checker/schema.py) and checked for what the schema cannot say: a header first and only first,
-``seq`` strictly increasing, every node named in an event listed in the header. Any problem is
-a :class:`TraceError` naming file, line and field.
+error, found without loading it whole) and decoded straight into its event class
+(checker/events.py), which validates it against the schema in C. A line that fails is parsed
+again as plain JSON and run through the full validator (checker/schema.py), which names the
+offending field. Then what the schema cannot say: a header first and only first, ``seq``
+strictly increasing, every node named in an event listed in the header. Any problem is a
+:class:`TraceError` naming file, line and field.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable, Iterator
+from itertools import accumulate, count, repeat
+from operator import add
 from pathlib import Path
 from typing import IO, Any
 
+import msgspec
 import orjson
 
 from checker.errors import SchemaViolation, TraceError
-from checker.schema import FAST_KIND, ROLES, validate_event, validate_line
+from checker.events import (
+    EVENT_CLASSES,
+    UNSET,
+    AnyEvent,
+    Config,
+    Drop,
+    Propose,
+    Receive,
+    Send,
+    Vote,
+    decode_event,
+    decode_event_lines,
+    from_dict,
+)
+from checker.schema import validate_event, validate_line
 from checker.state import Loc
 
 MAX_LINE = 1 << 20  # 1 MiB: no raft-trace line needs more
+CHUNK = 1 << 16  # bytes read at a time
 
-Event = tuple[dict[str, Any], Loc]
+Event = tuple[AnyEvent, Loc]
+MESSAGE_EVENTS = frozenset((Send, Receive, Drop))
+#: Event classes that name no node beyond node and vote.
+PLAIN_EVENTS = frozenset(cls for cls in EVENT_CLASSES if cls not in (Vote, Propose, Config))
 
 
 class Source:
@@ -29,6 +53,10 @@ class Source:
 
     def __init__(self, name: str) -> None:
         self.name = name
+
+    def open(self) -> IO[bytes]:
+        """The bytes of the trace, as a binary stream."""
+        raise NotImplementedError
 
     def text(self, line: int, offset: int) -> str:
         raise NotImplementedError
@@ -79,10 +107,8 @@ class MemorySource(Source):
             raw = ln.encode("utf-8", "surrogatepass") if isinstance(ln, str) else bytes(ln)
             self.lines.append(raw if raw.endswith(b"\n") else raw + b"\n")
 
-    def readline(self) -> Callable[[int], bytes]:
-        """A ``readline(limit)`` over the lines (each returned whole; the reader checks size)."""
-        it = iter(self.lines)
-        return lambda limit: next(it, b"")
+    def open(self) -> IO[bytes]:
+        return io.BytesIO(b"".join(self.lines))
 
     def text(self, line: int, offset: int) -> str:
         return self.lines[line - 1].decode("utf-8", "replace").rstrip("\r\n")
@@ -114,13 +140,9 @@ class TraceFile:
     def __init__(self, source: Source, index: int) -> None:
         self.source = source
         self.index = index
-        self._handle: IO[bytes] | None = None
-        if isinstance(source, FileSource):
-            self._handle = source.open()
-            self._readline: Callable[[int], bytes] = self._handle.readline
-        else:
-            assert isinstance(source, MemorySource)
-            self._readline = source.readline()
+        self._handle: IO[bytes] | None = source.open()
+        self._readline: Callable[[int], bytes] = self._handle.readline
+        self._read_chunk: Callable[[int], bytes] = self._handle.read
         self._line_no = 0
         self._offset = 0
         try:
@@ -191,65 +213,100 @@ class TraceFile:
             self.close()
 
     def _batches(self, size: int) -> Iterator[list[Event]]:
+        """One batch per chunk read (``size`` is ignored: chunks hold a few hundred lines)."""
         name = self.name
         nodes = self.nodes
         index = self.index
-        loads = orjson.loads
-        readline = self._readline
-        limit = MAX_LINE + 1
+        decode = decode_event
+        decode_lines = decode_event_lines
+        decode_error = msgspec.DecodeError
+        read = self._read_chunk
         line_no = self._line_no
         offset = self._offset
         last_seq = -1
-        roles = ROLES
-        fast_kind = FAST_KIND
-        batch: list[Event] = []
-        append = batch.append
-        left = size
-        while True:
+        messages = MESSAGE_EVENTS
+        plain = PLAIN_EVENTS
+        carry = b""  # the start of a line that the last chunk cut
+        done = False
+        while not done:
+            # Lines come from chunks split in C (no Python call per line for reading); only the
+            # unfinished last line is carried over, and it may not grow past MAX_LINE.
             try:
-                raw = readline(limit)
+                chunk = read(CHUNK)
             except OSError as exc:
                 raise TraceError(name, line_no + 1, None,
                                  f"cannot read: {exc.strerror or exc}") from None
-            if not raw:
-                if batch:
-                    yield batch
-                return
-            line_no += 1
-            if raw[-1] != 10 and len(raw) > MAX_LINE:  # no b"\n" within the limit
-                raise TraceError(name, line_no, None,
-                                 f"line longer than {MAX_LINE} bytes (1 MiB): not a raft-trace "
-                                 "line")
-            try:
-                ev = loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise _json_error(name, raw, line_no, raw[-1] == 10, exc) from None
-            # The fast path (checker/schema.py, fast_event), inlined: most lines end here.
-            try:
-                seq = ev["seq"]
-                vote = ev["vote"]
-                term = ev["term"]
-                commit = ev["commit"]
-                ok = (ev["type"] == "event" and type(seq) is int and seq > last_seq
-                      and ev["node"] in nodes and (vote is None or vote in nodes)
-                      and type(term) is int and term >= 0 and type(commit) is int
-                      and commit >= 0 and ev["role"] in roles
-                      and ("note" not in ev or type(ev["note"]) is str)
-                      and fast_kind[ev["kind"]](ev, nodes))
-            except (KeyError, TypeError):
-                ok = False
-            if not ok:
-                self._slow_validate(ev, line_no, last_seq)
-                seq = ev["seq"]  # possibly normalised (3.0 -> 3)
-            last_seq = seq
-            append((ev, (index, line_no, offset)))
-            offset += len(raw)
-            left -= 1
-            if not left:
+            if chunk:
+                data = carry + chunk if carry else chunk
+                lines = data.split(b"\n")
+                # Only a carried line can be long: the first one, or the new carry.
+                long = 1 if carry and len(lines[0]) > MAX_LINE else 0
+                carry = lines.pop()
+                if long or len(carry) > MAX_LINE:
+                    raise TraceError(name, line_no + (long or len(lines) + 1), None,
+                                     f"line longer than {MAX_LINE} bytes (1 MiB): not a "
+                                     "raft-trace line")
+                # The chunk's whole lines decoded in one call; if any line fails (or is blank:
+                # decode_lines skips those), each line is decoded on its own below instead.
+                whole = len(data) - len(carry)
+                try:
+                    decoded: Iterable[AnyEvent | None] = decode_lines(memoryview(data)[:whole])
+                    if len(decoded) != len(lines):  # type: ignore[arg-type]
+                        decoded = repeat(None)
+                except decode_error:
+                    decoded = repeat(None)
+            else:
+                done = True
+                if not carry:
+                    break
+                lines = [carry]  # the last line has no newline: fine if it is whole JSON
+                decoded = repeat(None)
+                whole = len(carry)
+            # Each line's location (file, line number, byte offset), computed in C.
+            locs = zip(repeat(index), count(line_no + 1),
+                       accumulate(map(add, map(len, lines), repeat(1)), initial=offset))
+            line_no += len(lines)
+            offset += whole
+            batch: list[Event] = []
+            append = batch.append
+            for raw, ev, loc in zip(lines, decoded, locs):  # noqa: B905 - decoded may be endless
+                # Decoding into the event's class validates it against the schema
+                # (checker/events.py); what is left is the reader's own rules: seq increases,
+                # nodes are the header's.
+                if ev is None:
+                    try:
+                        ev = decode(raw)
+                    except decode_error:
+                        ev = self._slow_event(raw, loc[1], last_seq, not done)
+                vote = ev.vote
+                cls = type(ev)
+                if cls in messages:
+                    msg = ev.msg
+                    ok = msg.from_ in nodes and msg.to in nodes
+                else:
+                    ok = cls in plain or named_nodes_ok(ev, nodes)
+                if not (ok and ev.seq > last_seq and ev.node in nodes
+                        and (vote is None or vote in nodes)):
+                    ev = self._slow_event(raw, loc[1], last_seq, not done)
+                last_seq = ev.seq
+                append((ev, loc))
+            if batch:
                 yield batch
-                batch = []
-                append = batch.append
-                left = size
+
+    def _slow_event(self, raw: bytes, line_no: int, last_seq: int, complete: bool) -> AnyEvent:
+        """A line the typed decoder refused (or that breaks a reader rule): parsed as plain
+        JSON and run through the full validator and the reader's checks, which raise the
+        precise error; or accepted (and normalised: 3.0 becomes 3) and returned typed."""
+        try:
+            obj = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise _json_error(self.name, raw, line_no, complete, exc) from None
+        self._slow_validate(obj, line_no, last_seq)
+        try:
+            return from_dict(obj)
+        except msgspec.ValidationError as exc:  # the schema accepts it; the typed model not
+            raise TraceError(self.name, line_no, None,
+                             f"valid but not supported by this checker: {exc}") from None
 
     def _slow_validate(self, ev: Any, line_no: int, last_seq: int) -> None:
         """The full validator and the reader's own checks, raising the precise error."""
@@ -273,6 +330,37 @@ class TraceFile:
         if vote is not None and vote not in nodes:
             raise TraceError(name, line_no, "vote", _not_member(vote, nodes))
         _check_named_nodes(ev, nodes, name, line_no)
+
+
+def redecode(raw: bytes) -> AnyEvent | None:
+    """A line read again (one that was accepted before) as its event; None if it no longer
+    is a valid event line."""
+    try:
+        return decode_event(raw)
+    except msgspec.DecodeError:
+        pass
+    try:
+        obj = orjson.loads(raw)
+        validate_event(obj)
+        return from_dict(obj)
+    except (orjson.JSONDecodeError, SchemaViolation, msgspec.ValidationError, TypeError,
+            KeyError, AttributeError):
+        return None
+
+
+def named_nodes_ok(ev: AnyEvent, nodes: frozenset[str]) -> bool:
+    """The node ids a vote, propose or config event names are the header's (and a config's
+    voters distinct, which the typed model cannot say); False sends the line to the slow path."""
+    if isinstance(ev, Vote):
+        return ev.candidate in nodes
+    if isinstance(ev, Propose):
+        leader = ev.leader
+        return leader is UNSET or leader is None or leader in nodes
+    if isinstance(ev, Config):
+        outgoing = ev.outgoing if ev.outgoing is not UNSET else []
+        return all(m in nodes for m in ev.voters + outgoing) and (
+            len(set(ev.voters)) == len(ev.voters) and len(set(outgoing)) == len(outgoing))
+    return True
 
 
 def _not_member(node: str, nodes: frozenset[str]) -> str:
@@ -319,7 +407,7 @@ def _merge_many(files: list[TraceFile], is_sent: Callable[[str], bool]) -> Itera
             head = heads[k]
             while head is not None:
                 ev = head[0]
-                if ev["kind"] == "receive" and not is_sent(ev["msg"]["id"]):
+                if type(ev) is Receive and not is_sent(ev.msg.id):
                     break
                 yield head
                 head = next(stream, None)

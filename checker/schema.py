@@ -1,8 +1,11 @@
-"""A fast validator for one raft-trace line, hand-compiled from spec/trace.schema.json.
+"""The full validator for one raft-trace line, hand-compiled from spec/trace.schema.json.
 
-Running ``jsonschema`` on every line costs tens of microseconds; this module applies the same
-rules (the schema's keywords, with JSON Schema draft 2020-12 semantics) in a few hundred
-nanoseconds. tests/test_checker_schema.py cross-checks it against
+The reader decodes most lines typed (checker/events.py), which validates them in C; a line the
+typed decoder refuses comes here, for the precise error naming the offending field, or for the
+few valid lines the typed model is stricter about. Running ``jsonschema`` instead would cost tens
+of microseconds a line; this module applies the same rules (the schema's keywords, with JSON
+Schema draft 2020-12 semantics) in a few microseconds.
+tests/test_checker_schema.py cross-checks it against
 ``jsonschema.Draft202012Validator`` on valid and mutated lines, so the two accept and reject the
 same lines. Two draft 2020-12 details matter for that agreement:
 
@@ -359,131 +362,3 @@ def validate_line(obj: Any) -> str:
     if "type" not in obj:
         raise SchemaViolation("type", "is required but missing")
     raise SchemaViolation("type", f'must be "header" or "event", got {describe(kind)}')
-
-
-# ------------------------------------------------------------------ fast path
-#
-# The common case in a few boolean expressions and no loops but the entries': True means the
-# event surely matches the schema AND names only header nodes (a header node id is a valid
-# nodeId, so membership also proves type and length). False means "not sure": the reader then
-# runs the full validator above, which raises the precise error or accepts (and normalises) the
-# line. So these checks may be stricter than the schema, never looser. An unhashable or missing
-# value raises TypeError or KeyError, which the caller also treats as "not sure".
-
-
-def _fast_entries(entries: Any) -> bool:
-    if type(entries) is not list:
-        return False
-    for e in entries:
-        if type(e) is not dict or e.keys() != _ENTRY_KEYS:
-            return False
-        t = e["term"]
-        if type(t) is not int or t < 0:
-            return False
-    return True
-
-
-def _fast_apply(ev: dict[str, Any], nodes: frozenset[str]) -> bool:
-    i, e = ev["index"], ev["entry"]
-    if not (type(i) is int and i >= 1 and type(e) is dict and e.keys() == _ENTRY_KEYS):
-        return False
-    t = e["term"]
-    return type(t) is int and t >= 0
-
-
-def _fast_index(ev: dict[str, Any], nodes: frozenset[str]) -> bool:
-    i = ev["index"]
-    return type(i) is int and i >= 1
-
-
-def _fast_msg_event(ev: dict[str, Any], nodes: frozenset[str]) -> bool:
-    """send and receive (two lines in three): ``$defs/message`` for messages between header
-    nodes, with the entries' check of :func:`_fast_entries` inlined (no calls on this path)."""
-    m = ev["msg"]
-    if type(m) is not dict:
-        return False
-    mid = m["id"]
-    term = m["term"]
-    if not (type(mid) is str and mid and m["from"] in nodes and m["to"] in nodes
-            and type(term) is int and term >= 0):
-        return False
-    if "reply_to" in m:
-        r = m["reply_to"]
-        if type(r) is not str or not r:
-            return False
-    t = m["type"]
-    if t == "AppendEntries":
-        a, b, c, es = m["prev_log_index"], m["prev_log_term"], m["leader_commit"], m["entries"]
-        if not (type(a) is int and a >= 0 and type(b) is int and b >= 0 and type(c) is int
-                and c >= 0 and type(es) is list):
-            return False
-        for e in es:
-            if type(e) is not dict or e.keys() != _ENTRY_KEYS:
-                return False
-            et = e["term"]
-            if type(et) is not int or et < 0:
-                return False
-        return True
-    if t == "AppendEntriesResponse":
-        s, mi = m["success"], m["match_index"]
-        if not ((s is True or s is False) and type(mi) is int and mi >= 0):
-            return False
-        if "conflict_term" in m:
-            ct = m["conflict_term"]
-            if ct is not None and (type(ct) is not int or ct < 0):
-                return False
-        if "conflict_index" in m:
-            ci = m["conflict_index"]
-            if type(ci) is not int or ci < 0:
-                return False
-        return True
-    if t == "RequestVote":
-        a, b = m["last_log_index"], m["last_log_term"]
-        return type(a) is int and a >= 0 and type(b) is int and b >= 0
-    if t == "RequestVoteResponse":
-        s = m["granted"]
-        return s is True or s is False
-    return False
-
-
-def _fast_drop(ev: dict[str, Any], nodes: frozenset[str]) -> bool:
-    return _fast_msg_event(ev, nodes) and type(ev.get("reason", "")) is str
-
-
-def _fast_append(ev: dict[str, Any], nodes: frozenset[str]) -> bool:
-    i, es = ev["index"], ev["entries"]
-    return type(i) is int and i >= 1 and type(es) is list and len(es) > 0 and _fast_entries(es)
-
-
-def _fast_start(ev: dict[str, Any], nodes: frozenset[str]) -> bool:
-    r = ev["restart"]
-    return (r is True or r is False) and _fast_entries(ev["log"])
-
-
-def _fast_none(ev: dict[str, Any], nodes: frozenset[str]) -> bool:
-    return True
-
-
-#: Per-kind fast checks; kinds not listed (rare ones) always take the full validator.
-FAST_KIND: dict[str, Callable[[dict[str, Any], frozenset[str]], bool]] = {
-    "apply": _fast_apply, "send": _fast_msg_event, "receive": _fast_msg_event,
-    "drop": _fast_drop, "append": _fast_append, "commit": _fast_index, "truncate": _fast_index,
-    "crash": _fast_none, "timeout": _fast_none, "term": _fast_none, "start": _fast_start,
-}
-
-
-def fast_event(ev: dict[str, Any], nodes: frozenset[str], last_seq: int) -> bool:
-    """True when ``ev`` surely matches ``$defs/event``, names only ``nodes`` and has a ``seq``
-    above ``last_seq`` (the reader inlines the same test; this copy is for tests)."""
-    try:
-        seq = ev["seq"]
-        vote = ev["vote"]
-        term = ev["term"]
-        commit = ev["commit"]
-        return (ev["type"] == "event" and type(seq) is int and seq > last_seq
-                and ev["node"] in nodes and (vote is None or vote in nodes)
-                and type(term) is int and term >= 0 and type(commit) is int and commit >= 0
-                and ev["role"] in ROLES and ("note" not in ev or type(ev["note"]) is str)
-                and FAST_KIND[ev["kind"]](ev, nodes))
-    except (KeyError, TypeError):
-        return False

@@ -10,12 +10,14 @@ read back when a violation is reported.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict, deque
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from operator import itemgetter
-from typing import Any
+from operator import attrgetter, itemgetter
 
-import orjson
+import msgspec
+
+from checker.events import Entry, Message
 
 #: Where an event is: (index of its source file, 1-based line number, byte offset of the line).
 Loc = tuple[int, int, int]
@@ -23,33 +25,34 @@ Loc = tuple[int, int, int]
 EntryKey = tuple[int, bytes]
 
 ROOT = b"\x00" * 8  # the chain hash of the empty log
-_SORT = orjson.OPT_SORT_KEYS
 
 
-def entry_key(entry: dict[str, Any]) -> EntryKey:
-    """Two entries are identical when their terms and their data (as JSON) are equal.
-
-    (orjson hands back bytes with a 4 KiB allocation; the copy keeps only what is used, so a
-    log's memory is its contents.)"""
-    return (entry["term"], bytes(memoryview(orjson.dumps(entry["data"], option=_SORT))))
+#: Canonical JSON of an entry's data: compact, object keys sorted (msgspec allocates exactly
+#: what the text needs, so a log's memory is its contents).
+canonical = msgspec.json.Encoder(order="sorted").encode
 
 
-_TERM = itemgetter("term")
-_DATA = itemgetter("data")
+def entry_key(entry: Entry) -> EntryKey:
+    """Two entries are identical when their terms and their data (as JSON) are equal."""
+    return (entry.term, canonical(entry.data))
+
+
+_TERM = attrgetter("term")
+_DATA = attrgetter("data")
 _KEY_TERM = itemgetter(0)
 _KEY_DATA = itemgetter(1)
 
 
-def same_entries(entries: list[dict[str, Any]], keys: list[EntryKey]) -> bool:
+def same_entries(entries: list[Entry], keys: list[EntryKey]) -> bool:
     """Whether ``entries`` have exactly the keys ``keys`` (as :func:`entry_key` computes them),
     in a few C-level calls instead of one ``entry_key`` per entry: the terms compare as lists,
-    and the data, serialized in one orjson call, compares with the keys' bytes joined the same
+    and the data, serialized in one call, compares with the keys' bytes joined the same
     way (compact JSON texts: the joined bytes are equal exactly when every entry's are)."""
     if len(entries) != len(keys) or list(map(_TERM, entries)) != list(map(_KEY_TERM, keys)):
         return False
     try:
-        data = orjson.dumps(list(map(_DATA, entries)), option=_SORT)
-    except orjson.JSONEncodeError:
+        data = canonical(list(map(_DATA, entries)))
+    except (msgspec.EncodeError, TypeError):
         return False
     return data == b"[" + b",".join(map(_KEY_DATA, keys)) + b"]"
 
@@ -137,7 +140,7 @@ class NodeState:
         self.apply_loc: Loc | None = None
         self.last_loc: Loc | None = None
         # Requests received and not yet answered: msg id -> (msg, loc); bounded.
-        self.inbox: OrderedDict[str, tuple[dict[str, Any], Loc]] = OrderedDict()
+        self.inbox: OrderedDict[str, tuple[Message, Loc]] = OrderedDict()
         # The highest term in any message received since the node (re)started, and where.
         self.seen_term = 0
         self.seen_loc: Loc | None = None
@@ -212,34 +215,48 @@ class Ledger:
 class MessageRegistry:
     """Sent messages, to match every receive with its send (same id, same content).
 
-    Bounded: a message waits in ``pending`` until first received or dropped, then moves to
-    ``settled``, a window of the last ``window`` settled messages (oldest first in ``order``)
-    that still matches a duplicate delivery. At most ``pending_limit`` messages wait at once;
-    beyond that the oldest are forgotten and ``forgotten`` counts them (an unknown receive may
-    then be one of them). Contents are compared as parsed JSON values (Python equality).
+    Bounded: a message waits in ``pending`` (with its content) until first received or dropped,
+    then is settled: it stays matchable by a duplicate delivery for at least the next
+    ``window`` settles (two generations of ``window`` messages each: ``settled`` fills up, then
+    becomes ``older`` and the generation before it is dropped whole). A settled message keeps
+    only where its send is: the rare duplicate is compared with the send read back from the
+    trace (``reload``), which is far cheaper than keeping thousands of message contents alive.
+    At most ``pending_limit`` messages wait at once; beyond that the oldest are forgotten and
+    ``forgotten`` counts them (an unknown receive may then be one of them). Contents are
+    compared as decoded values (Python equality).
     The engine inlines :meth:`sent` and :meth:`settle` in its hot loop; keep them in step.
     """
 
-    __slots__ = ("pending", "settled", "order", "window", "pending_limit", "forgotten")
+    __slots__ = ("pending", "settled", "older", "window", "pending_limit", "forgotten",
+                 "reload")
 
-    def __init__(self, window: int = 1 << 12, pending_limit: int = 1 << 15) -> None:
-        self.pending: dict[str, tuple[dict[str, Any], Loc]] = {}
-        self.settled: dict[str, tuple[dict[str, Any], Loc]] = {}
-        self.order: deque[str] = deque()
+    def __init__(self, reload: Callable[[Loc], Message], window: int = 1 << 12,
+                 pending_limit: int = 1 << 15) -> None:
+        self.pending: dict[str, tuple[Message, Loc]] = {}
+        self.settled: dict[str, Loc] = {}
+        self.older: dict[str, Loc] = {}
         self.window = window
         self.pending_limit = pending_limit
         self.forgotten = 0
+        self.reload = reload
 
-    def sent(self, msg: dict[str, Any], loc: Loc) -> tuple[dict[str, Any], Loc] | None:
+    def sent(self, msg: Message, loc: Loc) -> tuple[Message, Loc] | None:
         """Record a send; returns an earlier send with the same id, if any."""
-        msg_id = msg["id"]
+        msg_id = msg.id
         pending = self.pending
-        earlier = pending.get(msg_id) or self.settled.get(msg_id)
+        earlier = pending.get(msg_id)
         if earlier is None:
-            pending[msg_id] = (msg, loc)
-            if len(pending) > self.pending_limit:
-                self.forget()
+            earlier = self.recall(msg_id)
+            if earlier is None:
+                pending[msg_id] = (msg, loc)
+                if len(pending) > self.pending_limit:
+                    self.forget()
         return earlier
+
+    def recall(self, msg_id: str) -> tuple[Message, Loc] | None:
+        """A settled message's send, read back from the trace; None if not settled (recently)."""
+        loc = self.settled.get(msg_id) or self.older.get(msg_id)
+        return None if loc is None else (self.reload(loc), loc)
 
     def forget(self) -> None:
         """Drop the oldest pending message (rare: only past ``pending_limit``)."""
@@ -247,16 +264,20 @@ class MessageRegistry:
         self.forgotten += 1
 
     def known(self, msg_id: str) -> bool:
-        return msg_id in self.pending or msg_id in self.settled
+        return msg_id in self.pending or msg_id in self.settled or msg_id in self.older
 
-    def settle(self, msg_id: str) -> tuple[dict[str, Any], Loc] | None:
-        """A receive or drop of ``msg_id``: its send, or None if never seen."""
+    def settle(self, msg_id: str) -> tuple[Message, Loc] | None:
+        """A receive or drop of ``msg_id``: its send if it was pending (now settled), else
+        None (settled before, or never seen: :meth:`recall` tells which)."""
         record = self.pending.pop(msg_id, None)
         if record is None:
-            return self.settled.get(msg_id)
-        self.settled[msg_id] = record
-        order = self.order
-        order.append(msg_id)
-        if len(order) > self.window:
-            del self.settled[order.popleft()]
+            return None
+        self.settled[msg_id] = record[1]
+        if len(self.settled) >= self.window:
+            self.rotate()
         return record
+
+    def rotate(self) -> None:
+        """The current generation of settled messages is full: it becomes the older one."""
+        self.older = self.settled
+        self.settled = {}

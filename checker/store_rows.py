@@ -18,6 +18,7 @@ import orjson
 import sqlite_utils
 
 from checker.errors import TraceError
+from checker.events import AnyEvent, Send, to_dict
 from checker.reader import Event, FileSource, TraceFile, merge
 
 BATCH = 4096  # event rows per executemany
@@ -27,10 +28,11 @@ _MSG_CORE = frozenset({"type", "id", "from", "to"})
 _dumps = orjson.dumps
 
 
-def event_row(run_id: int, ev: dict[str, Any], file: int, line: int) -> tuple[Any, ...]:
+def event_row(run_id: int, event: AnyEvent, file: int, line: int) -> tuple[Any, ...]:
     """One ``events`` row, in the column order of ``EVENT_COLUMNS``: the common fields as
     columns, the rest of the event as JSON in ``extra`` (a message's fields other than type,
-    id, from and to go to ``extra.msg``)."""
+    id, from and to go to ``extra.msg``). Fields the schema does not name are not kept."""
+    ev = to_dict(event)
     msg = ev.get("msg")
     if msg is None:
         extra = (None if len(ev) == 8
@@ -93,8 +95,8 @@ def read_events(paths: list[Path], sink: Callable[[list[Event]], None]) -> None:
     sent: set[str] = set()
     buffer: list[Event] = []
     for ev, loc in merge(files, sent.__contains__):
-        if ev["kind"] == "send":
-            sent.add(ev["msg"]["id"])
+        if type(ev) is Send:
+            sent.add(ev.msg.id)
         buffer.append((ev, loc))
         if len(buffer) >= 512:
             sink(buffer)

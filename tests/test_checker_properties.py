@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -216,3 +217,51 @@ def test_predicates() -> None:
     assert not p.vote_reply_ok(True, 2, 3, True) and p.vote_reply_ok(False, 2, 3, False)
     assert not p.vote_reply_ok(False, 3, 2, True)
     assert p.append_reply_ok(True, 2, 2, 1, 1) and not p.append_reply_ok(True, 2, 2, None, 1)
+
+
+@given(st.integers(0, 4), st.integers(0, 4), st.booleans(), st.integers(0, 4), st.booleans())
+def test_apply_orders_fast_accept_implies_its_predicate(index: int, last_applied: int,
+                                                        may_replay: bool, commit: int,
+                                                        same: bool) -> None:
+    """ApplyOrder.on_apply returns early on the common case without calling apply_in_order:
+    that case must be one the predicate accepts."""
+    if same and index == last_applied + 1 and index <= commit:
+        assert p.apply_in_order(index, last_applied, may_replay, commit, same)
+
+
+@given(st.tuples(st.integers(0, 2), st.binary(max_size=2)),
+       st.tuples(st.integers(0, 2), st.binary(max_size=2)))
+def test_state_machine_safetys_fast_accept_implies_its_predicate(a: tuple[int, bytes],
+                                                                 b: tuple[int, bytes]) -> None:
+    """StateMachineSafety.on_apply skips the predicate for equal keys: equal keys are safe."""
+    if a == b:
+        assert p.state_machine_safe(a, b)
+
+
+@pytest.mark.parametrize("gap_first", [True, False])
+def test_state_machine_safety_across_an_apply_out_of_turn(gap_first: bool) -> None:
+    """A node that applies index 3 before any node applied 1 and 2 (ApplyOrder's business) is
+    still compared at index 3 with what the others apply there, whichever comes first."""
+    def entry(data: str) -> dict[str, Any]:
+        return {"term": 1, "data": data}
+
+    b = TraceBuilder()
+    b.start_all()
+
+    def n1() -> int:
+        return b.event("n1", "apply", index=3, entry=entry("x"), commit=3)
+
+    def n2(third: str) -> int:
+        for i, data in enumerate(("a", "b", third), start=1):
+            line = b.event("n2", "apply", index=i, entry=entry(data), commit=3)
+        return line
+
+    lines = (n1(), n2("y")) if gap_first else (n2("y"), n1())
+    report = b.check(only=["StateMachineSafety"])
+    assert report.violated == ["StateMachineSafety"]
+    assert sorted(c.line for c in report.violations[0].lines) == sorted(lines)
+    # A third node applying what was applied first at 3 adds nothing; something else does.
+    b.event("n3", "apply", index=3, entry=entry("x" if gap_first else "y"), commit=3)
+    assert len(b.check(only=["StateMachineSafety"]).violations) == 1
+    b.event("n3", "apply", index=3, entry=entry("z"), commit=3)
+    assert len(b.check(only=["StateMachineSafety"]).violations) == 2

@@ -173,14 +173,41 @@ class StateMachineSafety(Property):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.applied: dict[int, tuple[EntryKey, str, Loc]] = {}
+        # What was first applied at each index (index i at position i - 1), and by whom/where:
+        # two lists, so the hot comparison touches only the key. Indexes applied out of turn
+        # (past the end, leaving a gap) wait in ``beyond`` until the gap closes.
+        self.keys: list[EntryKey] = []
+        self.firsts: list[tuple[str, Loc]] = []
+        self.beyond: dict[int, tuple[EntryKey, str, Loc]] = {}
 
     def on_apply(self, n: NodeState, index: int, key: EntryKey, loc: Loc, commit: int) -> None:
-        first = self.applied.get(index)
+        keys = self.keys
+        if index <= len(keys):
+            first = keys[index - 1]
+            if first != key and not state_machine_safe(first, key):  # equal keys: safe
+                self._violated(index, first, self.firsts[index - 1], n, key, loc)
+        elif index == len(keys) + 1 and not self.beyond:
+            keys.append(key)
+            self.firsts.append((n.name, loc))
+        else:
+            self._beyond(n, index, key, loc)
+
+    def _beyond(self, n: NodeState, index: int, key: EntryKey, loc: Loc) -> None:
+        """An index past the next one (a gap), or any index while gaps are open: rare."""
+        beyond = self.beyond
+        first = beyond.get(index)
         if first is None:
-            self.applied[index] = (key, n.name, loc)
-        elif not state_machine_safe(first[0], key):
-            self.violate((index, key),
-                         f"{first[1]} applied {describe_entry(first[0])} at index {index}, "
-                         f"{n.name} applied {describe_entry(key)} there",
-                         first[2], loc)
+            beyond[index] = (key, n.name, loc)
+        elif first[0] != key and not state_machine_safe(first[0], key):
+            self._violated(index, first[0], first[1:], n, key, loc)  # type: ignore[arg-type]
+        keys = self.keys
+        while len(keys) + 1 in beyond:  # the gap closed: move what follows it to the lists
+            k, name, where = beyond.pop(len(keys) + 1)
+            keys.append(k)
+            self.firsts.append((name, where))
+
+    def _violated(self, index: int, first: EntryKey, by: tuple[str, Loc], n: NodeState,
+                  key: EntryKey, loc: Loc) -> None:
+        self.violate((index, key),
+                     f"{by[0]} applied {describe_entry(first)} at index {index}, "
+                     f"{n.name} applied {describe_entry(key)} there", by[1], loc)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from checker.events import Message
 from checker.properties.base import Property
 from checker.properties.predicates import (
     adopts_higher_term,
@@ -40,12 +39,12 @@ class MessageRules(Property):
     reference = "Figure 2, receiver rules, All Servers rule 2, Candidates rule 3; §5.4.1"
     kinds = frozenset({"send", "receive", "commit"})
 
-    def on_stale_send(self, n: NodeState, msg: dict[str, Any], loc: Loc) -> None:
-        if adopts_higher_term(msg["term"], n.seen_term):
+    def on_stale_send(self, n: NodeState, msg: Message, loc: Loc) -> None:
+        if adopts_higher_term(msg.term, n.seen_term):
             return
         self.violate(("stale-send", n.name, n.seen_term),
-                     f"{n.name} received term {n.seen_term} but then sent {msg['type']} "
-                     f"{msg['id']} with term {msg['term']}: a node adopts any higher term it "
+                     f"{n.name} received term {n.seen_term} but then sent {msg.TYPE} "
+                     f"{msg.id} with term {msg.term}: a node adopts any higher term it "
                      "sees (Figure 2, All Servers rule 2)", n.seen_loc, loc)
 
     def on_follower_commit(self, n: NodeState, old: int, new: int, loc: Loc) -> None:
@@ -58,78 +57,78 @@ class MessageRules(Property):
                      f"justifies at most {limit} = min(leader_commit, index of its last new "
                      "entry) (Figure 2, AppendEntries receiver rule 5)", append_loc, loc)
 
-    def on_unmatched(self, n: NodeState, msg: dict[str, Any], loc: Loc,
-                     sent: tuple[dict[str, Any], Loc] | None) -> None:
+    def on_unmatched(self, n: NodeState, msg: Message, loc: Loc,
+                     sent: tuple[Message, Loc] | None) -> None:
         if sent is None:
             if self.ctx.registry.forgotten == 0:
-                self.violate(("unsent", msg["id"]),
-                             f"{n.name} received message {msg['id']} ({msg['type']} from "
-                             f"{msg['from']}) that was never sent", loc)
+                self.violate(("unsent", msg.id),
+                             f"{n.name} received message {msg.id} ({msg.TYPE} from "
+                             f"{msg.from_}) that was never sent", loc)
         elif sent[0] != msg:
-            self.violate(("altered", msg["id"]),
-                         f"{n.name} received message {msg['id']} with content other than what "
-                         f"{msg['from']} sent", sent[1], loc)
+            self.violate(("altered", msg.id),
+                         f"{n.name} received message {msg.id} with content other than what "
+                         f"{msg.from_} sent", sent[1], loc)
 
-    def on_reused_id(self, n: NodeState, msg: dict[str, Any], loc: Loc,
-                     earlier: tuple[dict[str, Any], Loc]) -> None:
+    def on_reused_id(self, n: NodeState, msg: Message, loc: Loc,
+                     earlier: tuple[Message, Loc]) -> None:
         if earlier[0] != msg:
-            self.violate(("reused", msg["id"]),
-                         f"{n.name} sent a message with id {msg['id']}, already used by another "
+            self.violate(("reused", msg.id),
+                         f"{n.name} sent a message with id {msg.id}, already used by another "
                          "message (ids are unique)", earlier[1], loc)
 
-    def on_reply(self, n: NodeState, msg: dict[str, Any], loc: Loc,
-                 request: tuple[dict[str, Any], Loc]) -> None:
+    def on_reply(self, n: NodeState, msg: Message, loc: Loc,
+                 request: tuple[Message, Loc]) -> None:
         req, req_loc = request
-        kind = msg["type"]
-        if ANSWERS.get(kind) != req["type"]:
-            self.violate(("kind", loc), f"{n.name} answered {req['type']} {req['id']} with a "
+        kind = msg.TYPE
+        if ANSWERS.get(kind) != req.TYPE:
+            self.violate(("kind", loc), f"{n.name} answered {req.TYPE} {req.id} with a "
                                         f"{kind}", req_loc, loc)
             return
         log = n.log
         if kind == "RequestVoteResponse":
-            up_to_date = log_up_to_date(req["last_log_term"], req["last_log_index"],
+            up_to_date = log_up_to_date(req.last_log_term, req.last_log_index,
                                         log.last_term, len(log))
-            if vote_reply_ok(msg["granted"], req["term"], msg["term"], up_to_date):
+            if vote_reply_ok(msg.granted, req.term, msg.term, up_to_date):
                 return
-            if msg["term"] < req["term"]:
-                why = f"its term {msg['term']} is lower than the request's {req['term']}"
-            elif msg["term"] != req["term"]:
-                why = (f"it granted a vote to {req['from']} of stale term {req['term']} "
-                       f"(its own term is {msg['term']}; Figure 2, RequestVote rule 1)")
+            if msg.term < req.term:
+                why = f"its term {msg.term} is lower than the request's {req.term}"
+            elif msg.term != req.term:
+                why = (f"it granted a vote to {req.from_} of stale term {req.term} "
+                       f"(its own term is {msg.term}; Figure 2, RequestVote rule 1)")
             else:
-                why = (f"it granted a vote to {req['from']}, whose log (last term "
-                       f"{req['last_log_term']}, index {req['last_log_index']}) is less "
+                why = (f"it granted a vote to {req.from_}, whose log (last term "
+                       f"{req.last_log_term}, index {req.last_log_index}) is less "
                        f"up-to-date than its own (last term {log.last_term}, index {len(log)}; "
                        "§5.4.1)")
             cited = [req_loc, loc, log.locs[-1] if len(log) else None]
         else:
-            if n.role == "candidate" and msg["term"] == req["term"]:
+            if n.role == "candidate" and msg.term == req.term:
                 self.violate(("candidate", loc),
-                             f"{n.name} answered an AppendEntries from {req['from']}, leader of "
-                             f"its own term {req['term']}, still a candidate (Figure 2, "
+                             f"{n.name} answered an AppendEntries from {req.from_}, leader of "
+                             f"its own term {req.term}, still a candidate (Figure 2, "
                              "Candidates rule 3: convert to follower)", req_loc, loc)
                 return
-            prev = req["prev_log_index"]
+            prev = req.prev_log_index
             at_prev = log.term_at(prev)
-            if append_reply_ok(msg["success"], req["term"], msg["term"], at_prev,
-                               req["prev_log_term"]):
+            if append_reply_ok(msg.success, req.term, msg.term, at_prev,
+                               req.prev_log_term):
                 return
-            if msg["term"] < req["term"]:
-                why = f"its term {msg['term']} is lower than the request's {req['term']}"
-            elif msg["term"] != req["term"]:
-                why = (f"it reported success to a leader of stale term {req['term']} (its own "
-                       f"term is {msg['term']}; Figure 2, AppendEntries rule 1)")
-            elif not msg["success"]:
+            if msg.term < req.term:
+                why = f"its term {msg.term} is lower than the request's {req.term}"
+            elif msg.term != req.term:
+                why = (f"it reported success to a leader of stale term {req.term} (its own "
+                       f"term is {msg.term}; Figure 2, AppendEntries rule 1)")
+            elif not msg.success:
                 why = (f"it refused although its term is the leader's and its log holds an "
                        f"entry of term {at_prev} at prev_log_index {prev} (Figure 2, "
                        "AppendEntries receiver rules 1-2 allow a refusal for no other reason)")
             else:
                 held = "no entry" if at_prev is None else f"an entry of term {at_prev}"
                 why = (f"it reported success although its log holds {held} at prev_log_index "
-                       f"{prev}, not one of prev_log_term {req['prev_log_term']} (Figure 2, "
+                       f"{prev}, not one of prev_log_term {req.prev_log_term} (Figure 2, "
                        "AppendEntries rule 2)")
             cited = [req_loc, loc]
             if at_prev is not None and prev > 0:
                 cited.append(log.locs[prev - 1])
-        self.violate(("reply", loc), f"{n.name}'s {kind} {msg['id']} to {req['id']} breaks a "
+        self.violate(("reply", loc), f"{n.name}'s {kind} {msg.id} to {req.id} breaks a "
                                      f"receiver rule: {why}", *cited)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from checker.events import to_dict
 from checker.reader import Event
 from checker.report import CheckReport
 from checker.schema import KINDS, MESSAGE_TYPES
@@ -127,7 +128,7 @@ def build(paths: list[Path], report: CheckReport | None, *, start: int = 0,
 
     def take(batch: list[Event]) -> None:
         nonlocal position
-        for ev, loc in batch:
+        for event, loc in batch:
             pos = position
             position += 1
             if pos >= end:
@@ -136,6 +137,7 @@ def build(paths: list[Path], report: CheckReport | None, *, start: int = 0,
             if pos < start:
                 continue
             i = pos - start
+            ev = to_dict(event)
             n = node_ix[ev["node"]]
             kind = ev["kind"]
             data.seq.append(ev["seq"])
