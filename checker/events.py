@@ -12,7 +12,7 @@ optional field that is absent is :data:`msgspec.UNSET` (not ``None``: ``null`` c
 Fields the schema does not name are allowed in events and messages and ignored here; entries
 admit exactly ``term`` and ``data``, as in the schema.
 
-Each class has a class attribute ``KIND`` (events) or ``TYPE`` (messages): the tag's value.
+Each class has a class attribute ``KIND`` (events) or ``TYPE`` (messages): its tag's value.
 """
 
 # No "from __future__ import annotations": msgspec reads these annotations at class creation.
@@ -51,18 +51,15 @@ class Message(Struct, tag_field="type", kw_only=True, gc=False):
 
 
 class RequestVote(Message, tag="RequestVote"):
-    TYPE: ClassVar[str] = "RequestVote"
     last_log_index: Natural
     last_log_term: Natural
 
 
 class RequestVoteResponse(Message, tag="RequestVoteResponse"):
-    TYPE: ClassVar[str] = "RequestVoteResponse"
     granted: bool
 
 
 class AppendEntries(Message, tag="AppendEntries"):
-    TYPE: ClassVar[str] = "AppendEntries"
     prev_log_index: Natural
     prev_log_term: Natural
     entries: list[Entry]
@@ -70,7 +67,6 @@ class AppendEntries(Message, tag="AppendEntries"):
 
 
 class AppendEntriesResponse(Message, tag="AppendEntriesResponse"):
-    TYPE: ClassVar[str] = "AppendEntriesResponse"
     success: bool
     match_index: Natural
     conflict_term: Natural | None | UnsetType = UNSET
@@ -98,73 +94,62 @@ class Event(Struct, tag_field="kind", kw_only=True, gc=False):
 
 
 class Start(Event, tag="start"):
-    KIND: ClassVar[str] = "start"
     log: list[Entry]
     restart: bool
 
 
 class Crash(Event, tag="crash"):
-    KIND: ClassVar[str] = "crash"
+    """The node stopped (what it persisted survives)."""
 
 
 class Timeout(Event, tag="timeout"):
-    KIND: ClassVar[str] = "timeout"
+    """An election timeout: the node stands as candidate."""
 
 
 class TermChange(Event, tag="term"):
-    KIND: ClassVar[str] = "term"
+    """The node adopted a higher term."""
 
 
 class Vote(Event, tag="vote"):
-    KIND: ClassVar[str] = "vote"
     candidate: NodeId
 
 
 class RoleChange(Event, tag="role"):
-    KIND: ClassVar[str] = "role"
     previous: Role | UnsetType = UNSET
 
 
 class Append(Event, tag="append"):
-    KIND: ClassVar[str] = "append"
     index: Positive
     entries: Annotated[list[Entry], Meta(min_length=1)]
 
 
 class Truncate(Event, tag="truncate"):
-    KIND: ClassVar[str] = "truncate"
     index: Positive
 
 
 class Commit(Event, tag="commit"):
-    KIND: ClassVar[str] = "commit"
     index: Positive
 
 
 class Apply(Event, tag="apply"):
-    KIND: ClassVar[str] = "apply"
     index: Positive
     entry: Entry
 
 
 class Send(Event, tag="send"):
-    KIND: ClassVar[str] = "send"
     msg: AnyMessage
 
 
 class Receive(Event, tag="receive"):
-    KIND: ClassVar[str] = "receive"
     msg: AnyMessage
 
 
 class Drop(Event, tag="drop"):
-    KIND: ClassVar[str] = "drop"
     msg: AnyMessage
     reason: str | UnsetType = UNSET
 
 
 class Propose(Event, tag="propose"):
-    KIND: ClassVar[str] = "propose"
     data: Any
     accepted: bool
     index: Natural | UnsetType = UNSET
@@ -174,7 +159,6 @@ class Propose(Event, tag="propose"):
 class Config(Event, tag="config"):
     """Voters must also be distinct (``uniqueItems``): the reader checks that."""
 
-    KIND: ClassVar[str] = "config"
     voters: Annotated[list[NodeId], Meta(min_length=1)]
     outgoing: list[NodeId] | UnsetType = UNSET
 
@@ -182,10 +166,10 @@ class Config(Event, tag="config"):
 EVENT_CLASSES: tuple[type[Event], ...] = (
     Start, Crash, Timeout, TermChange, Vote, RoleChange, Append, Truncate, Commit, Apply, Send,
     Receive, Drop, Propose, Config)
-BY_KIND: dict[str, type[Event]] = {cls.KIND: cls for cls in EVENT_CLASSES}
-MESSAGE_CLASSES: dict[str, type[Message]] = {
-    cls.TYPE: cls for cls in (RequestVote, RequestVoteResponse, AppendEntries,
-                              AppendEntriesResponse)}
+for _event in EVENT_CLASSES:
+    _event.KIND = _event.__struct_config__.tag  # type: ignore[assignment]
+for _message in (RequestVote, RequestVoteResponse, AppendEntries, AppendEntriesResponse):
+    _message.TYPE = _message.__struct_config__.tag  # type: ignore[assignment]
 AnyEvent = (Start | Crash | Timeout | TermChange | Vote | RoleChange | Append | Truncate | Commit
             | Apply | Send | Receive | Drop | Propose | Config)
 
