@@ -154,8 +154,9 @@ def schedules(draw: st.DrawFn, nodes: int | None = None, steps: int = 3000,
         # the same seed, then Hypothesis' own extra faults. Hypothesis always tries the simplest
         # draw first and favours simple draws after it; here the simplest is a busy, realistic
         # run (quiet runs find almost nothing), never a fault-free one. The seeded faults are
-        # not Hypothesis' to shrink away one by one, so ``hunt`` removes those a counterexample
-        # does not need after shrinking (raftref.fuzz._without_needless_faults).
+        # not Hypothesis' to shrink away or move earlier, so after Hypothesis ``hunt`` removes
+        # those a counterexample does not need, moves the rest earlier and cuts the run at the
+        # violation (raftref/shorten.py says why that is not left to Hypothesis).
         network = draw(network_profiles())
         faults = (list(generate_schedule(seed, n, steps).faults)
                   + list(generate_schedule(seed, n, steps, crash_every=(60, 150),

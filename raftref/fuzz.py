@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -29,6 +29,7 @@ from raftref.faults import schedules
 from raftref.files import atomic_output
 from raftref.mutants import EXPECTED, check_mutants
 from raftref.schedule import Schedule
+from raftref.shorten import Budget, Shortener
 from raftref.sim import run_schedule
 
 
@@ -122,10 +123,13 @@ def hunt(
 
     ``want`` restricts which properties count as a hit (default: any; with a mutant, the
     properties that mutant is expected to break, so shrinking cannot wander to another bug).
-    ``shrink_seconds`` bounds the time spent shrinking, ``shrink_examples`` the number of runs
-    (deterministic, for tests); when either runs out, the smallest failing schedule seen so far
-    is kept. ``on_example(examples, events, found)`` is called after every
-    example (progress bars).
+    Shrinking has two stages: Hypothesis' shrinker, then :mod:`raftref.shorten` (faults
+    removed and moved earlier, the run cut at the violation). ``shrink_seconds`` bounds the
+    time both spend together after the first hit, ``shrink_examples`` the number of runs
+    (deterministic, for tests); Hypothesis may use half of either, the shortening gets the
+    rest. When one runs out, the smallest failing schedule so far is kept. ``shrink=False``
+    skips both stages. ``on_example(examples, events, found)`` is called after every example
+    (progress bars).
     """
     mutants = check_mutants([mutant] if mutant else [])
     if want is None and mutant is not None:
@@ -137,11 +141,13 @@ def hunt(
 
     def violates(schedule: Schedule) -> bool:
         # Out of time: stop before paying for another run (Hypothesis then ends quickly).
+        # Hypothesis' shrinker gets half the shrinking budget; raftref.shorten the rest.
         now = time.monotonic() - started
-        if first_hit and shrink_seconds is not None and now - first_hit[0][1] > shrink_seconds:
+        if (first_hit and shrink_seconds is not None
+                and now - first_hit[0][1] > shrink_seconds / 2):
             raise _TimeUp
         if (first_hit and shrink_examples is not None
-                and result.examples - first_hit[0][0] >= shrink_examples):
+                and result.examples - first_hit[0][0] >= shrink_examples // 2):
             raise _TimeUp
         if not first_hit and seconds is not None and now > seconds:
             raise _TimeUp
@@ -177,8 +183,14 @@ def hunt(
             minimal = find(strategy, violates, settings=config, random=random.Random(seed))
     except (NoSuchExample, Unsatisfiable, _TimeUp):
         minimal = smallest[0] if smallest else None
-    if minimal is not None:
-        minimal = _shortest_run(_without_needless_faults(minimal, want, target), want, target)
+    if minimal is not None and shrink:
+        hit_examples, hit_seconds = first_hit[0]
+        budget = Budget(
+            deadline=None if shrink_seconds is None else started + hit_seconds + shrink_seconds,
+            runs=(None if shrink_examples is None
+                  else max(0, shrink_examples - (result.examples - hit_examples))))
+        other = None if target == "raftref" else (lambda s: judge(s, target).violated)
+        minimal = Shortener(want, budget, other).shorten(minimal)
     result.seconds = time.monotonic() - started
     if minimal is not None:
         verdict = judge(minimal, target)
@@ -242,61 +254,6 @@ def fault_kinds(schedule: Schedule) -> set[str]:
 
 def _size(schedule: Schedule) -> tuple[int, int]:
     return (len(schedule.faults) + len(schedule.message_faults), schedule.steps)
-
-
-def _fails(schedule: Schedule, want: frozenset[str] | None, target: str) -> bool:
-    violated = judge(schedule, target).violated
-    return bool(set(violated) & want) if want else bool(violated)
-
-
-def _without_needless_faults(schedule: Schedule, want: frozenset[str] | None,
-                             target: str = "raftref") -> Schedule:
-    """Remove, one at a time, each fault the violation does not need: a crash with its
-    restart, a partition with its heal, a message fault. Hypothesis shrinks what it drew;
-    this also removes faults it cannot take apart (the default mix that comes from the seed).
-    One run per fault, on a run already cut short by shrinking."""
-    faults = list(schedule.faults)
-    i = 0
-    while i < len(faults):
-        fault = faults[i]
-        unit = [i]
-        closer = {"crash": "restart", "partition": "heal"}.get(fault.action)
-        if closer is not None:
-            unit += [j for j in range(i + 1, len(faults)) if faults[j].action == closer
-                     and (closer == "heal" or faults[j].node == fault.node)][:1]
-        elif fault.action in ("restart", "heal"):
-            i += 1  # removed with its crash or partition, or needed on its own
-            continue
-        candidate = replace(schedule, faults=tuple(f for j, f in enumerate(faults)
-                                                   if j not in unit))
-        if _fails(candidate, want, target):
-            schedule, faults = candidate, list(candidate.faults)
-        else:
-            i += 1
-    for m in schedule.message_faults:
-        candidate = replace(schedule, message_faults=tuple(
-            x for x in schedule.message_faults if x is not m))
-        if _fails(candidate, want, target):
-            schedule = candidate
-    return schedule
-
-
-def _shortest_run(schedule: Schedule, want: frozenset[str] | None,
-                  target: str = "raftref") -> Schedule:
-    """Cut the run at the first step where the violation shows. A run's prefix does not depend
-    on its length, so a binary search over ``steps`` finds the shortest failing run."""
-
-    def fails(steps: int) -> bool:
-        return _fails(replace(schedule, steps=steps), want, target)
-
-    low, high = 0, schedule.steps  # fails(high) holds; find the least such
-    while low + 1 < high:
-        mid = (low + high) // 2
-        if fails(mid):
-            high = mid
-        else:
-            low = mid
-    return replace(schedule, steps=high)
 
 
 def save_finding(finding: Finding, out_dir: Path, mutant: str | None, seed: int) -> list[Path]:

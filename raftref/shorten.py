@@ -1,0 +1,265 @@
+"""Counterexamples made short: what ``hunt`` does after Hypothesis has shrunk a failing schedule.
+
+Why not leave it all to Hypothesis: an example of the ``random`` generator is at least the
+seed's default fault mix plus a denser seeded layer (raftref/faults.py), and those seeded faults
+are not Hypothesis' draws, so its shrinker can neither delete them nor move them earlier. The
+simplest example is often the very one that failed, and it runs for thousands of steps.
+Drawing the seeded faults through Hypothesis would not fix that: the simplest draw has to be the
+busy default mix (quiet runs find almost nothing), so the shrinker would pull every fault back
+toward its seeded time, not toward an earlier or emptier run. So the last word is here, in
+plain greedy passes over the schedule as data; each change is kept only when the run still
+violates a wanted property, no later than the best run so far:
+
+- remove every fault at once, then each unit on its own (a crash with its restart, a partition
+  with its heal, a message fault);
+- move every timed fault earlier by one common offset (as far as the earliest can go, then less);
+- move each unit earlier, its faults together (to just after the previous unit on the same node,
+  or the previous partition, so a crash stays before its restart and a heal cannot end a later
+  partition; then halfway there), and end each unit sooner (restart or heal earlier);
+- cut the run at the step where the violation shows.
+
+Every candidate runs only as long as the best run so far, so the passes get cheaper as the
+counterexample gets shorter. A :class:`Budget` (seconds and runs) bounds them; when it runs out,
+the best schedule so far is kept, and it always fails.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from checker import check_lines
+from raftref.schedule import FAULT_ACTIONS, Fault, Schedule
+from raftref.sim import Simulation
+
+CLOSER = {"crash": "restart", "partition": "heal"}
+
+
+@dataclass
+class Budget:
+    """What shortening may still spend: a monotonic-clock deadline and a number of runs
+    (None: no bound)."""
+
+    deadline: float | None = None
+    runs: int | None = None
+
+    def spend(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise _Spent
+        if self.runs is not None:
+            if self.runs <= 0:
+                raise _Spent
+            self.runs -= 1
+
+
+class _Spent(Exception):
+    pass
+
+
+class _Stamped(io.BytesIO):
+    """A trace buffer that remembers which simulator step wrote each line."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sim: Simulation | None = None
+        self.line_steps: list[int] = []
+
+    def write(self, data: Any) -> int:
+        step = self.sim.result.steps if self.sim is not None else 0
+        self.line_steps += [step] * bytes(data).count(b"\n")
+        return super().write(data)
+
+
+Judge = Callable[[Schedule], list[str]]
+
+
+class Shortener:
+    """Shortens one failing schedule; see the module's docstring."""
+
+    def __init__(self, want: frozenset[str] | None, budget: Budget,
+                 judge: Judge | None = None) -> None:
+        # judge: the violated properties of a run on another target (PySyncObj); without it,
+        # runs go to the simulator, which says at which step each trace line was written.
+        self.want = want
+        self.budget = budget
+        self.judge = judge
+
+    def _hit(self, violated: list[str]) -> bool:
+        return bool(set(violated) & self.want) if self.want else bool(violated)
+
+    def _fails(self, schedule: Schedule) -> bool:
+        self.budget.spend()
+        if self.judge is not None:
+            return self._hit(self.judge(schedule))
+        return self._hit(check_lines(_simulate(schedule)[0].decode().splitlines(),
+                                     name="<shortening>").violated)
+
+    def violation_step(self, schedule: Schedule) -> int | None:
+        """The fewest steps of ``schedule`` that still violate a wanted property, or None when
+        its whole run (``schedule.steps``) does not."""
+        if self.judge is not None:
+            if not self._fails(schedule):
+                return None
+            return self._bisect(schedule, 0, schedule.steps)
+        self.budget.spend()
+        trace, line_steps = _simulate(schedule)
+        report = check_lines(trace.decode().splitlines(), name="<shortening>")
+        if not self._hit(report.violated):
+            return None
+        # The step that wrote the last line a violation cites is where the checker sees it;
+        # one more run confirms it (a property decided later than its last cited line falls
+        # back to a binary search).
+        cited = [max(c.line for c in v.lines) for v in report.violations
+                 if v.lines and (not self.want or v.property in self.want)]
+        if not cited:
+            return self._bisect(schedule, 0, schedule.steps)
+        step = min(line_steps[line - 1] for line in cited)
+        if step >= schedule.steps or self._fails(replace(schedule, steps=step)):
+            return min(step, schedule.steps)
+        return self._bisect(schedule, step, schedule.steps)
+
+    def _bisect(self, schedule: Schedule, low: int, high: int) -> int:
+        """The least steps in (low, high] that fail, given that ``high`` does. A run's prefix
+        does not depend on its length, so failing is monotonic in ``steps``."""
+        while low + 1 < high:
+            mid = (low + high) // 2
+            if self._fails(replace(schedule, steps=mid)):
+                high = mid
+            else:
+                low = mid
+        return high
+
+    def shorten(self, schedule: Schedule) -> Schedule:
+        """The shortest, emptiest failing schedule the passes reach within the budget;
+        ``schedule`` must fail."""
+        best = schedule
+        try:
+            step = self.violation_step(schedule)
+            if step is None:
+                return schedule
+            best = replace(schedule, steps=step)
+            improved = True
+            while improved:
+                # Steepest descent: every candidate of the best so far is run, and the
+                # simplest that still fails wins the round (taking the first that fails gets
+                # stuck sooner: measured on the mutants' counterexamples).
+                improved = False
+                for candidate in list(_candidates(best)):
+                    step = self.violation_step(replace(candidate, steps=best.steps))
+                    if step is not None:
+                        found = replace(candidate, steps=step)
+                        if _simplicity(found) < _simplicity(best):
+                            best, improved = found, True
+        except _Spent:
+            pass
+        return self._without_unreached(best)
+
+    def _without_unreached(self, schedule: Schedule) -> Schedule:
+        """Drop the faults the run ends before: timed ones due after its last step, message
+        faults aimed past its last message. They never act, and removing them leaves the run
+        as it was (ties in time keep their order), so this is done even when the budget is
+        spent: two runs of the already short schedule."""
+        if self.judge is not None:
+            return schedule
+        sim = Simulation(schedule, None)
+        sim.run()
+        trimmed = replace(schedule,
+                          faults=tuple(f for f in schedule.faults if f.at <= sim.now),
+                          message_faults=tuple(m for m in schedule.message_faults
+                                               if m.send <= sim.result.messages_sent))
+        if trimmed == schedule:
+            return schedule
+        return trimmed if self._hit(check_lines(
+            _simulate(trimmed)[0].decode().splitlines(), name="<shortening>").violated) \
+            else schedule
+
+
+def _simplicity(schedule: Schedule) -> tuple[int, int, int]:
+    """Shorter runs first, then fewer faults, then earlier ones."""
+    return (schedule.steps, len(schedule.faults) + len(schedule.message_faults),
+            sum(f.at for f in schedule.faults))
+
+
+def _simulate(schedule: Schedule) -> tuple[bytes, list[int]]:
+    buf = _Stamped()
+    sim = Simulation(schedule, buf)
+    buf.sim = sim
+    sim.run()
+    return buf.getvalue(), buf.line_steps
+
+
+def _ordered(faults: list[Fault]) -> tuple[Fault, ...]:
+    return tuple(sorted(faults, key=lambda f: (f.at, FAULT_ACTIONS.index(f.action),
+                                                f.node or "")))
+
+
+def _units(faults: tuple[Fault, ...]) -> list[list[int]]:
+    """Indices of the faults that go together: a crash with the next restart of its node, a
+    partition with the next heal; anything else alone."""
+    units: list[list[int]] = []
+    taken: set[int] = set()
+    for i, fault in enumerate(faults):
+        if i in taken:
+            continue
+        unit = [i]
+        closer = CLOSER.get(fault.action)
+        if closer is not None:
+            unit += [j for j in range(i + 1, len(faults)) if j not in taken
+                     and faults[j].action == closer
+                     and (closer == "heal" or faults[j].node == fault.node)][:1]
+        taken.update(unit)
+        units.append(unit)
+    return units
+
+
+def _resource(fault: Fault) -> str | None:
+    """What a unit must not overlap with another of: its node's up/down state, the network's
+    partition (one at a time: a heal ends whichever is in force)."""
+    if fault.action in ("crash", "restart"):
+        return fault.node
+    if fault.action in ("partition", "heal"):
+        return "network"
+    return None
+
+
+def _candidates(schedule: Schedule) -> Any:
+    """Simpler schedules than ``schedule``, most ambitious first."""
+    faults = schedule.faults
+    if faults or schedule.message_faults:
+        yield replace(schedule, faults=(), message_faults=())
+    units = _units(faults)
+    for unit in units:
+        yield replace(schedule, faults=tuple(f for i, f in enumerate(faults) if i not in unit))
+    for m in schedule.message_faults:
+        yield replace(schedule, message_faults=tuple(x for x in schedule.message_faults
+                                                     if x is not m))
+    if faults:
+        first = min(f.at for f in faults)
+        for offset in sorted({first * k // 8 for k in range(1, 9)}, reverse=True):
+            if offset > 0:
+                yield replace(schedule, faults=_ordered(
+                    [replace(f, at=f.at - offset) for f in faults]))
+    for unit in units:
+        start = faults[unit[0]].at
+        resource = _resource(faults[unit[0]])
+        earlier = [max(faults[i].at for i in other) + 1 for other in units
+                   if other is not unit and faults[other[0]].at < start
+                   and resource is not None and _resource(faults[other[0]]) == resource]
+        bound = max(earlier, default=0)
+        for new_start in sorted({bound + (start - bound) * k // 4 for k in range(4)}):
+            if new_start < start:
+                shift = start - new_start
+                moved = [replace(f, at=f.at - shift) if i in unit else f
+                         for i, f in enumerate(faults)]
+                yield replace(schedule, faults=_ordered(moved))
+    for unit in units:
+        if len(unit) == 2:
+            opener, closer = faults[unit[0]].at, faults[unit[1]].at
+            for new_end in sorted({opener + 1 + (closer - opener - 1) * k // 4 for k in range(4)}):
+                if new_end < closer:
+                    moved = [replace(f, at=new_end) if i == unit[1] else f
+                             for i, f in enumerate(faults)]
+                    yield replace(schedule, faults=_ordered(moved))
