@@ -12,7 +12,8 @@ violates a wanted property, no later than the best run so far:
 
 - remove every fault at once, then each unit on its own (a crash with its restart, a partition
   with its heal, a message fault);
-- move every timed fault earlier by one common offset (as far as the earliest can go, then less);
+- move every timed fault earlier by one common offset (as far as the earliest can go, then less),
+  then close each quiet gap (every fault after it earlier by the same offset);
 - move each unit earlier, its faults together (to just after the previous unit on the same node,
   or the previous partition, so a crash stays before its restart and a heal cannot end a later
   partition; then halfway there), and end each unit sooner (restart or heal earlier);
@@ -242,6 +243,16 @@ def _candidates(schedule: Schedule) -> Any:
             if offset > 0:
                 yield replace(schedule, faults=_ordered(
                     [replace(f, at=f.at - offset) for f in faults]))
+    starts = sorted({f.at for f in faults})
+    for before, start in zip(starts, starts[1:], strict=False):
+        # Close a quiet gap: everything from ``start`` on comes earlier, together, to one tick
+        # after the fault before it at the most (at the same tick, a heal could end a
+        # partition that comes after it).
+        gap = start - before
+        for shift in sorted({gap - 1, gap * 3 // 4, gap // 2, gap // 4}, reverse=True):
+            if shift > 0:
+                yield replace(schedule, faults=_ordered(
+                    [replace(f, at=f.at - shift) if f.at >= start else f for f in faults]))
     for unit in units:
         start = faults[unit[0]].at
         resource = _resource(faults[unit[0]])
