@@ -22,7 +22,13 @@ from raftref.mutants import EXPECTED, MUTANTS
 from raftref.schedule import Schedule
 
 # (mutant, generator, seed, examples): a fixed-seed campaign that finds each mutant. The
-# generator is the one whose faults reach that bug (see raftref/faults.py).
+# generator is the one whose faults reach that bug (see raftref/faults.py). Why seed 1 for
+# all: it is the seed the corpus in traces/counterexamples/ was made with, so these campaigns
+# re-find what the corpus holds. A fixed seed fixes Hypothesis' draws only for a given
+# Hypothesis version and a given raftref/faults.py (which modules are imported no longer
+# matters: raftref.fuzz._no_local_constants); with seed 1, Hypothesis 6.170, each mutant is
+# found after 1 example except figure8 and unpersisted-vote (8) and stale-reply-match (36), so
+# each budget leaves room for a change of draw order to cost more examples, not a failure.
 CAMPAIGNS = [
     ("figure8", "random", 1, 300),
     ("vote-no-log-check", "random", 1, 100),
