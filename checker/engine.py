@@ -94,7 +94,9 @@ class Engine:
                                  "cluster")
         self.nodes = {name: NodeState(name) for name in first.header["nodes"]}
         self.ledger = Ledger()
-        self.registry = MessageRegistry(self._reload_message, message_window)
+        rereadable = all(source.rereadable for source in self.sources)
+        self.registry = MessageRegistry(self._reload_message if rereadable else None,
+                                        message_window)
         self.ctx = Context(self.nodes, self.sources, self.ledger, self.registry)
         self.props = [cls(self.ctx) for cls in properties]
         hooks: dict[str, list[Hook]] = {}
@@ -158,6 +160,7 @@ class Engine:
         settled = registry.settled
         older = registry.older
         window = registry.window
+        keep = registry.reload is None  # keep contents of settled messages (pipes)
         pending_limit = registry.pending_limit
         on_apply = self._on_apply
         on_reply = self._on_reply
@@ -210,7 +213,7 @@ class Engine:
                     mid = msg.id
                     sent = pending.pop(mid, None)
                     if sent is not None:
-                        settled[mid] = sent[1]
+                        settled[mid] = sent if keep else sent[1]
                         if len(settled) >= window:
                             registry.rotate()
                             settled = registry.settled

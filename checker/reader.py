@@ -12,6 +12,8 @@ strictly increasing, every node named in an event listed in the header. Any prob
 from __future__ import annotations
 
 import io
+import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from itertools import accumulate, count, repeat
 from operator import add
@@ -53,6 +55,8 @@ class Source:
 
     def __init__(self, name: str) -> None:
         self.name = name
+        #: Whether :meth:`text` can read a line again (not so for a pipe).
+        self.rereadable = True
 
     def open(self) -> IO[bytes]:
         """The bytes of the trace, as a binary stream."""
@@ -75,7 +79,9 @@ class FileSource(Source):
 
     def open(self) -> IO[bytes]:
         try:
-            return open(self.path, "rb")  # noqa: SIM115 - closed by the reader
+            handle = open(self.path, "rb")  # noqa: SIM115 - closed by the reader
+            self.rereadable = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
+            return handle
         except IsADirectoryError:
             raise TraceError(self.name, 0, None, "is a directory, not a trace file") from None
         except OSError as exc:

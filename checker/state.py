@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
+from typing import Any
 
 import msgspec
 
@@ -218,9 +219,10 @@ class MessageRegistry:
     Bounded: a message waits in ``pending`` (with its content) until first received or dropped,
     then is settled: it stays matchable by a duplicate delivery for at least the next
     ``window`` settles (two generations of ``window`` messages each: ``settled`` fills up, then
-    becomes ``older`` and the generation before it is dropped whole). A settled message keeps
-    only where its send is: the rare duplicate is compared with the send read back from the
-    trace (``reload``), which is far cheaper than keeping thousands of message contents alive.
+    becomes ``older`` and the generation before it is dropped whole). With ``reload``, a settled
+    message keeps only where its send is: the rare duplicate is compared with the send read back
+    from the trace, which is far cheaper than keeping thousands of message contents alive.
+    Without (a trace read from a pipe cannot be read back), it keeps the send's content.
     At most ``pending_limit`` messages wait at once; beyond that the oldest are forgotten and
     ``forgotten`` counts them (an unknown receive may then be one of them). Contents are
     compared as decoded values (Python equality).
@@ -230,11 +232,12 @@ class MessageRegistry:
     __slots__ = ("pending", "settled", "older", "window", "pending_limit", "forgotten",
                  "reload")
 
-    def __init__(self, reload: Callable[[Loc], Message], window: int = 1 << 12,
+    def __init__(self, reload: Callable[[Loc], Message] | None, window: int = 1 << 12,
                  pending_limit: int = 1 << 15) -> None:
         self.pending: dict[str, tuple[Message, Loc]] = {}
-        self.settled: dict[str, Loc] = {}
-        self.older: dict[str, Loc] = {}
+        # msg id -> loc of its send (with reload), or -> (msg, loc) (without).
+        self.settled: dict[str, Any] = {}
+        self.older: dict[str, Any] = {}
         self.window = window
         self.pending_limit = pending_limit
         self.forgotten = 0
@@ -255,8 +258,10 @@ class MessageRegistry:
 
     def recall(self, msg_id: str) -> tuple[Message, Loc] | None:
         """A settled message's send, read back from the trace; None if not settled (recently)."""
-        loc = self.settled.get(msg_id) or self.older.get(msg_id)
-        return None if loc is None else (self.reload(loc), loc)
+        kept = self.settled.get(msg_id) or self.older.get(msg_id)
+        if kept is None or self.reload is None:
+            return kept
+        return (self.reload(kept), kept)
 
     def forget(self) -> None:
         """Drop the oldest pending message (rare: only past ``pending_limit``)."""
@@ -272,7 +277,7 @@ class MessageRegistry:
         record = self.pending.pop(msg_id, None)
         if record is None:
             return None
-        self.settled[msg_id] = record[1]
+        self.settled[msg_id] = record if self.reload is None else record[1]
         if len(self.settled) >= self.window:
             self.rotate()
         return record

@@ -5,6 +5,8 @@ deliveries matched against a send whose content is no longer kept in memory."""
 from __future__ import annotations
 
 import copy
+import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +150,17 @@ def test_a_duplicate_is_matched_for_at_least_the_message_window() -> None:
     report = run(later // 3)
     assert report.violated == ["MessageRules"]
     assert "never sent" in report.violations[0].explanation
+
+
+def test_a_trace_from_a_pipe_keeps_settled_messages_it_cannot_read_back(tmp_path: Path) -> None:
+    """A pipe (``raftref check <(...)``) cannot be read again: there the registry keeps the
+    settled messages' contents, and a late duplicate is still compared."""
+    for alter in (False, True):
+        b, _ = with_duplicate(alter)
+        fifo = tmp_path / f"pipe-{alter}"
+        os.mkfifo(fifo)
+        writer = threading.Thread(target=fifo.write_text, args=(b.text(),))
+        writer.start()
+        report = check_files([fifo])
+        writer.join()
+        assert report.violated == (["MessageRules"] if alter else [])
