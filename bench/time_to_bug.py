@@ -5,8 +5,9 @@ For each mutant and each seed:
     of a property the mutant is expected to break: examples and seconds;
   - baseline, in the same run: uniformly random schedules (the simulator's default fault mix,
     one fresh seed per example) with the same budget and no shrinking;
-  - then, once per mutant, the fuzz campaign with shrinking, for the size of the shrunk
-    counterexample (timed faults + message faults, simulator steps, trace events).
+  - then, once per mutant, the fuzz campaign with shrinking and shortening (raftref/shorten.py),
+    for the size of the shrunk counterexample (timed faults + message faults, simulator steps,
+    trace events).
 Prints one row per mutant: medians over seeds, and the baseline/fuzz ratio of examples.
 
 Usage: python bench/time_to_bug.py [--seeds 3] [--budget 300] [--seconds 60] [--mutant NAME]
