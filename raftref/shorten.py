@@ -16,7 +16,8 @@ violates a wanted property, no later than the best run so far:
   then close each quiet gap (every fault after it earlier by the same offset);
 - move each unit earlier, its faults together (to just after the previous unit on the same node,
   or the previous partition, so a crash stays before its restart and a heal cannot end a later
-  partition; then halfway there), and end each unit sooner (restart or heal earlier);
+  partition; or a quarter, half or three quarters of the way there), and end each unit sooner
+  (restart or heal earlier);
 - cut the run at the step where the violation shows.
 
 Every candidate runs only as long as the best run so far, so the passes get cheaper as the
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -226,8 +227,8 @@ def _resource(fault: Fault) -> str | None:
     return None
 
 
-def _candidates(schedule: Schedule) -> Any:
-    """Simpler schedules than ``schedule``, most ambitious first."""
+def _candidates(schedule: Schedule) -> Iterator[Schedule]:
+    """Simpler schedules than ``schedule``: fewer faults, or the same ones earlier."""
     faults = schedule.faults
     if faults or schedule.message_faults:
         yield replace(schedule, faults=(), message_faults=())
