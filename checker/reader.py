@@ -88,6 +88,8 @@ class FileSource(Source):
             raise TraceError(self.name, 0, None, f"cannot read: {exc.strerror or exc}") from None
 
     def text(self, line: int, offset: int) -> str:
+        if not self.rereadable:  # opening a named pipe again would wait for a writer
+            return "(not shown: the trace was read from a pipe, which cannot be read again)"
         try:
             if self._handle is None:
                 self._handle = open(self.path, "rb")  # noqa: SIM115 - closed in close()
