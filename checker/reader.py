@@ -227,7 +227,7 @@ class TraceFile:
         index = self.index
         decode = decode_event
         decode_lines = decode_event_lines
-        decode_error = msgspec.DecodeError
+        decode_error = (msgspec.DecodeError, UnicodeDecodeError)  # bad UTF-8 raises the latter
         read = self._read_chunk
         line_no = self._line_no
         offset = self._offset
@@ -345,7 +345,7 @@ def redecode(raw: bytes) -> AnyEvent | None:
     is a valid event line."""
     try:
         return decode_event(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         pass
     try:
         obj = orjson.loads(raw)
