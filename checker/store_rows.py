@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 import sqlite_utils
 
 from checker.errors import TraceError
@@ -25,7 +25,7 @@ BATCH = 4096  # event rows per executemany
 
 _EVENT_CORE = frozenset({"type", "seq", "node", "kind", "term", "role", "vote", "commit", "msg"})
 _MSG_CORE = frozenset({"type", "id", "from", "to"})
-_dumps = orjson.dumps
+_dumps = msgspec.json.encode  # not orjson: event data may hold integers beyond 64 bits
 
 
 def event_row(run_id: int, event: AnyEvent, file: int, line: int) -> tuple[Any, ...]:

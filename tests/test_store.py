@@ -316,3 +316,27 @@ def test_the_readme_documents_every_table_column_index_and_command() -> None:
                     "raftref report", "raftref check"):
         assert f"$ {command}" in section, command
     assert "--db traces/raftref.db --html" in section
+
+
+def test_entry_data_beyond_64_bit_integers_is_checked_and_stored(tmp_path: Path,
+                                                                  trace: Path) -> None:
+    """JSON allows any integer in a client's data; the checker and the store keep it exactly
+    (orjson, used to write rows before, refuses integers past 64 bits)."""
+    big = 2**70 + 1
+    lines = trace.read_bytes().splitlines()
+    body = []
+    for line in lines[1:]:
+        event = orjson.loads(line)
+        if event["kind"] == "propose" and event["data"] is not None:
+            event["data"] = {"value": "BIG"}  # orjson cannot write the integer itself
+            line = orjson.dumps(event).replace(b'"BIG"', str(big).encode())
+        body.append(line)
+    path = tmp_path / "big.jsonl"
+    path.write_bytes(b"\n".join([lines[0], *body]) + b"\n")
+    assert str(big).encode() in path.read_bytes()
+    db = tmp_path / "t.db"
+    [run] = ingest(db, [path], ingested_at=AT)
+    assert run.verdict == "holds"
+    with sqlite3.connect(db) as conn:
+        extras = [row[0] for row in conn.execute("SELECT extra FROM events WHERE kind='propose'")]
+    assert any(f'"value":{big}' in extra for extra in extras if extra)
