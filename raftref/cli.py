@@ -108,6 +108,11 @@ def sim(nodes: int | None, seed: int | None, steps: int | None, schedule_path: P
             raise UsageFailure("the schedule names mutants; they do not apply to --target "
                                "pysyncobj")
         from raftref.harness.pysyncobj import run_pysyncobj as runner
+        from raftref.harness.pysyncobj import timing_problem
+
+        problem = timing_problem(schedule)
+        if problem is not None:
+            raise UsageFailure(f"{problem} (--target pysyncobj)")
     else:
         runner = run_schedule
     if output is None or str(output) == "-":

@@ -122,6 +122,12 @@ class Schedule:
     mutants: tuple[str, ...] = ()
     message_faults: tuple[MessageFault, ...] = ()
     max_entries: int = 8  # entries per AppendEntries (NodeConfig.max_entries_per_message)
+    # Node timing in ticks (NodeConfig): a randomized election timeout in [min, max], and a
+    # leader's heartbeat every ``heartbeat_interval``. Faster timing makes shorter runs: a
+    # 3-node cluster spends 3 steps per tick, so the default waits dozens of steps per election.
+    election_timeout_min: int = 10
+    election_timeout_max: int = 20
+    heartbeat_interval: int = 2
 
     @property
     def node_ids(self) -> tuple[str, ...]:
@@ -138,7 +144,26 @@ class Schedule:
             "mutants": list(self.mutants),
             "faults": [f.to_json() for f in self.faults],
             "message_faults": [m.to_json() for m in self.message_faults],
+            # Timing only where it differs from the default, so schedules and trace headers
+            # (whose options embed the schedule) written before these fields existed replay
+            # to the same bytes.
+            **{name: getattr(self, name) for name, default in TIMING_DEFAULTS.items()
+               if getattr(self, name) != default},
         }
+
+    def validate_timing(self) -> None:
+        """1 <= heartbeat_interval < election_timeout_min <= election_timeout_max: a leader
+        must be heard from before a follower's election timeout can run out."""
+        if self.heartbeat_interval < 1:
+            raise ScheduleError(f"heartbeat_interval: must be >= 1, got {self.heartbeat_interval}")
+        if self.election_timeout_min <= self.heartbeat_interval:
+            raise ScheduleError(
+                f"election_timeout_min: must be greater than heartbeat_interval "
+                f"({self.heartbeat_interval}), got {self.election_timeout_min}")
+        if self.election_timeout_max < self.election_timeout_min:
+            raise ScheduleError(
+                f"election_timeout_max: must be >= election_timeout_min "
+                f"({self.election_timeout_min}), got {self.election_timeout_max}")
 
     @staticmethod
     def from_json(obj: Any) -> Schedule:
@@ -146,7 +171,7 @@ class Schedule:
         if not isinstance(obj, dict):
             raise ScheduleError("top level: a schedule is a JSON object")
         known = {"seed", "nodes", "steps", "network", "proposal_interval", "mutants", "faults",
-                 "message_faults", "max_entries"}
+                 "message_faults", "max_entries", *TIMING_DEFAULTS}
         extra = sorted(set(obj) - known)
         if extra:
             raise ScheduleError(f"{extra[0]}: unknown field (known: {', '.join(sorted(known))})")
@@ -184,8 +209,15 @@ class Schedule:
         if not isinstance(mf_obj, list):
             raise ScheduleError("message_faults: must be a list")
         message_faults = tuple(_message_fault(m, i) for i, m in enumerate(mf_obj))
-        return Schedule(seed, nodes, steps, network, faults, interval, tuple(mutants),
-                        message_faults, max_entries)
+        timing = {name: _int(obj, name, default) for name, default in TIMING_DEFAULTS.items()}
+        schedule = Schedule(seed, nodes, steps, network, faults, interval, tuple(mutants),
+                            message_faults, max_entries, **timing)
+        schedule.validate_timing()
+        return schedule
+
+
+TIMING_DEFAULTS = {"election_timeout_min": 10, "election_timeout_max": 20,
+                   "heartbeat_interval": 2}
 
 
 def _int(obj: dict[str, Any], key: str, default: int, minimum: int | None = None,

@@ -18,6 +18,11 @@ violates a wanted property, no later than the best run so far:
   or the previous partition, so a crash stays before its restart and a heal cannot end a later
   partition; or a quarter, half or three quarters of the way there), and end each unit sooner
   (restart or heal earlier);
+- make the nodes' timing faster (election timeouts and heartbeat halved, or straight to the
+  floor of :data:`FASTEST`), with the faults' times scaled along or not, and the network's
+  delays shorter (delays and long delays halved, or down to their minimum; message faults'
+  delays halved): a 3-node cluster spends 3 steps per tick, so fewer ticks of waiting for an
+  election or a message are many fewer steps;
 - cut the run at the step where the violation shows.
 
 Every candidate runs only as long as the best run so far, so the passes get cheaper as the
@@ -38,6 +43,9 @@ from raftref.schedule import FAULT_ACTIONS, Fault, Schedule
 from raftref.sim import Simulation
 
 CLOSER = {"crash": "restart", "partition": "heal"}
+# The fastest timing shortening tries (ticks): election timeouts of 3 to 6, a heartbeat every
+# tick (still below the election timeout, so a leader is heard from in time).
+FASTEST = {"election_timeout_min": 3, "election_timeout_max": 6, "heartbeat_interval": 1}
 
 
 @dataclass
@@ -82,12 +90,18 @@ class Shortener:
     """Shortens one failing schedule; see the module's docstring."""
 
     def __init__(self, want: frozenset[str] | None, budget: Budget,
-                 judge: Judge | None = None) -> None:
+                 judge: Judge | None = None, timing: bool | None = None) -> None:
         # judge: the violated properties of a run on another target (PySyncObj); without it,
         # runs go to the simulator, which says at which step each trace line was written.
         self.want = want
         self.budget = budget
         self.judge = judge
+        self.best = self.kept = Schedule()  # the simplest failing schedule so far, per descent
+        # timing: whether faster timing is tried; by default only on the simulator (no judge):
+        # PySyncObj accepts a narrower range of timings (raftref/harness/pysyncobj.py:
+        # timing_problem), so another target keeps its timing.
+        self._moves = (_all_candidates if (judge is None if timing is None else timing)
+                       else _candidates_and_delays)
 
     def _hit(self, violated: list[str]) -> bool:
         return bool(set(violated) & self.want) if self.want else bool(violated)
@@ -137,27 +151,39 @@ class Shortener:
     def shorten(self, schedule: Schedule) -> Schedule:
         """The shortest, emptiest failing schedule the passes reach within the budget;
         ``schedule`` must fail."""
-        best = schedule
+        self.best = self.kept = schedule
         try:
             step = self.violation_step(schedule)
             if step is None:
                 return schedule
-            best = replace(schedule, steps=step)
-            improved = True
-            while improved:
-                # Steepest descent: every candidate of the best so far is run, and the
-                # simplest that still fails wins the round (taking the first that fails gets
-                # stuck sooner: measured on the mutants' counterexamples).
-                improved = False
-                for candidate in list(_candidates(best)):
-                    step = self.violation_step(replace(candidate, steps=best.steps))
-                    if step is not None:
-                        found = replace(candidate, steps=step)
-                        if _simplicity(found) < _simplicity(best):
-                            best, improved = found, True
+            start = self.best = replace(schedule, steps=step)
+            # Two descents, the simpler result kept: the fault moves alone to the end, then
+            # with faster timing and shorter delays (the fault moves get another pass); and all
+            # moves from the start. Neither wins on every mutant: faster timing taken early can
+            # strand faults where the slow timing needed them, and taken late it can be too late.
+            self._descend(_candidates)
+            self._descend(self._moves)
+            self.kept = self.best
+            self.best = start
+            self._descend(self._moves)
         except _Spent:
             pass
-        return self._without_unreached(best)
+        return self._without_unreached(min(self.kept, self.best, key=_simplicity))
+
+    def _descend(self, moves: Callable[[Schedule], Iterator[Schedule]]) -> None:
+        """Steepest descent from ``self.best``: every candidate of the best so far is run, and
+        the simplest that still fails wins the round (taking the first that fails gets stuck
+        sooner: measured on the mutants' counterexamples)."""
+        improved = True
+        while improved:
+            improved = False
+            best = self.best
+            for candidate in list(moves(best)):
+                step = self.violation_step(replace(candidate, steps=best.steps))
+                if step is not None:
+                    found = replace(candidate, steps=step)
+                    if _simplicity(found) < _simplicity(self.best):
+                        self.best, improved = found, True
 
     def _without_unreached(self, schedule: Schedule) -> Schedule:
         """Drop the faults the run ends before: timed ones due after its last step, message
@@ -275,3 +301,71 @@ def _candidates(schedule: Schedule) -> Iterator[Schedule]:
                     moved = [replace(f, at=new_end) if i == unit[1] else f
                              for i, f in enumerate(faults)]
                     yield replace(schedule, faults=_ordered(moved))
+
+
+def _all_candidates(schedule: Schedule) -> Iterator[Schedule]:
+    """The fault moves, then faster timing and shorter delays."""
+    yield from _candidates(schedule)
+    yield from _faster(schedule)
+
+
+def _candidates_and_delays(schedule: Schedule) -> Iterator[Schedule]:
+    """The fault moves, then shorter network delays."""
+    yield from _candidates(schedule)
+    yield from _shorter_delays(schedule)
+
+
+def _faster(schedule: Schedule) -> Iterator[Schedule]:
+    """Faster timing (see the module's docstring), then shorter network delays."""
+    lo, hi, beat = (schedule.election_timeout_min, schedule.election_timeout_max,
+                    schedule.heartbeat_interval)
+    floor_lo, floor_hi, floor_beat = FASTEST.values()
+    timings = []
+    for new_lo, new_hi, new_beat in ((floor_lo, floor_hi, floor_beat),
+                                     (lo // 2, hi // 2, beat // 2), (lo, hi, floor_beat)):
+        new_lo = min(lo, max(floor_lo, new_lo))
+        new_hi = min(hi, max(new_lo, floor_hi, new_hi))
+        new_beat = min(beat, max(floor_beat, new_beat), new_lo - 1)
+        timing = (new_lo, new_hi, new_beat)
+        if timing != (lo, hi, beat) and timing not in timings:
+            timings.append(timing)
+    for new_lo, new_hi, new_beat in timings:
+        faster = replace(schedule, election_timeout_min=new_lo, election_timeout_max=new_hi,
+                         heartbeat_interval=new_beat)
+        yield faster
+        if schedule.faults and new_lo < lo:
+            yield replace(faster, faults=_scaled(schedule.faults, new_lo, lo))
+    yield from _shorter_delays(schedule)
+
+
+def _shorter_delays(schedule: Schedule) -> Iterator[Schedule]:
+    """The network's delays, and message faults' delays, shorter."""
+    net = schedule.network
+    networks = [replace(net, delay_max=max(net.delay_min, net.delay_max // 2)),
+                replace(net, delay_max=net.delay_min)]
+    if net.long_delay or net.append_delay or net.reply_delay:  # else no long delay happens
+        networks.append(replace(net, long_delay_min=min(net.long_delay_min,
+                                                        net.long_delay_max // 2),
+                                long_delay_max=net.long_delay_max // 2))
+    seen = [net]
+    for shorter in networks:
+        if shorter not in seen:
+            seen.append(shorter)
+            yield replace(schedule, network=shorter)
+    if any(m.action == "delay" and m.delay > 1 for m in schedule.message_faults):
+        yield replace(schedule, message_faults=tuple(
+            replace(m, delay=max(1, m.delay // 2)) if m.action == "delay" else m
+            for m in schedule.message_faults))
+
+
+def _scaled(faults: tuple[Fault, ...], num: int, den: int) -> tuple[Fault, ...]:
+    """Every fault's time times num/den, faults at different times kept at different times (in
+    the same order), so a crash stays before its restart and a heal before the next partition."""
+    moved: list[Fault] = []
+    for fault in faults:  # in order of time
+        at = fault.at * num // den
+        if moved:
+            previous, before = moved[-1].at, faults[len(moved) - 1].at
+            at = max(at, previous + 1 if fault.at > before else previous)
+        moved.append(replace(fault, at=at))
+    return _ordered(moved)

@@ -51,7 +51,11 @@ class Simulation:
         self.schedule = schedule
         self.ids = schedule.node_ids
         self.mutants = check_mutants(schedule.mutants)
-        self.config = config or NodeConfig(max_entries_per_message=schedule.max_entries)
+        self.config = config or NodeConfig(
+            election_timeout_min=schedule.election_timeout_min,
+            election_timeout_max=schedule.election_timeout_max,
+            heartbeat_interval=schedule.heartbeat_interval,
+            max_entries_per_message=schedule.max_entries)
         self.net = schedule.network
         self.net_rng = random.Random(f"net:{schedule.seed}")
         self.client_rng = random.Random(f"client:{schedule.seed}")

@@ -43,6 +43,10 @@ def test_sim_without_output_writes_the_trace_to_stdout() -> None:
     (b'{"nodes": 3, "faults": [{"at": 1, "action": "crash", "node": "n7"}]}',
      "field faults[0].node: unknown node 'n7'"),
     (b"[1, 2]", "a schedule is a JSON object"),
+    (b'{"heartbeat_interval": 10}',
+     "field election_timeout_min: must be greater than heartbeat_interval (10), got 10"),
+    (b'{"election_timeout_min": 3, "election_timeout_max": 2, "heartbeat_interval": 1}',
+     "field election_timeout_max: must be >= election_timeout_min (3), got 2"),
 ])
 def test_a_bad_schedule_is_one_line_and_exit_2(tmp_path: Path, content: bytes,
                                                message: str) -> None:
@@ -54,6 +58,17 @@ def test_a_bad_schedule_is_one_line_and_exit_2(tmp_path: Path, content: bytes,
     assert len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.jsonl").exists()
     assert sched.read_bytes() == content  # the user's file is untouched
+
+
+def test_a_schedule_with_faster_timing_replays_byte_for_byte(tmp_path: Path) -> None:
+    sched, out, again = tmp_path / "s.json", tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    sched.write_bytes(b'{"seed": 5, "steps": 400, "election_timeout_min": 3, '
+                      b'"election_timeout_max": 6, "heartbeat_interval": 1}')
+    assert run("sim", "--schedule", str(sched), "-o", str(out)).returncode == 0
+    header = orjson.loads(out.read_bytes().split(b"\n", 1)[0])
+    assert header["options"]["election_timeout_min"] == 3
+    assert run("sim", "--schedule", str(sched), "-o", str(again)).returncode == 0
+    assert again.read_bytes() == out.read_bytes()
 
 
 def test_sim_refuses_to_overwrite_the_schedule_it_replays(tmp_path: Path) -> None:

@@ -97,3 +97,25 @@ def test_cli_sim_and_fuzz_target_pysyncobj(tmp_path: Path) -> None:
     if fuzzed.exit_code == 1:
         saved = sorted((tmp_path / "cx").glob("pysyncobj--*.jsonl"))
         assert saved
+
+
+def test_the_schedule_timing_reaches_pysyncobj_within_what_pysyncobj_accepts(
+        tmp_path: Path) -> None:
+    """Timing PySyncObj accepts is used (twice the same trace, different from the default
+    timing's); timing it rejects is one line and exit 2, not an assertion from PySyncObj."""
+    from dataclasses import replace
+
+    base = generate_schedule(3, 3, 600)
+    fast = replace(base, election_timeout_min=7, election_timeout_max=12, heartbeat_interval=2)
+    traces = []
+    for schedule in (fast, fast, base):
+        buf = io.BytesIO()
+        run_pysyncobj(schedule, buf)
+        traces.append(buf.getvalue())
+    assert traces[0] == traces[1] != traces[2]
+    sched = tmp_path / "s.json"
+    sched.write_bytes(b'{"election_timeout_min": 3, "election_timeout_max": 6, '
+                      b'"heartbeat_interval": 1}')
+    res = CliRunner().invoke(main, ["sim", "--target", "pysyncobj", "--schedule", str(sched),
+                                    "-o", str(tmp_path / "x.jsonl")])
+    assert res.exit_code == 2 and "election_timeout_min: PySyncObj needs" in res.output

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from raftref.schedule import Fault, MessageFault, Schedule
-from raftref.shorten import Budget, Shortener, _candidates
+from raftref.schedule import RELIABLE, Fault, MessageFault, Schedule
+from raftref.shorten import Budget, Shortener, _all_candidates, _candidates, _faster, _scaled
 
 SCHEDULE = Schedule(seed=3, nodes=3, steps=3000, faults=(
     Fault(100, "crash", "n1"), Fault(150, "restart", "n1"),
@@ -77,3 +77,62 @@ def test_a_schedule_that_does_not_fail_comes_back_unchanged() -> None:
     quiet = replace(SCHEDULE, faults=())
     assert Shortener(frozenset({"VoteOnce"}), Budget(),
                      _judge_needing_a_crash_of_n1([])).shorten(quiet) == quiet
+
+
+def test_every_candidate_has_valid_timing_and_some_are_faster_with_faults_scaled() -> None:
+    candidates = list(_all_candidates(SCHEDULE))
+    assert all(_well_formed(c) for c in candidates)
+    for c in candidates:
+        c.validate_timing()
+    fastest = [c for c in candidates if (c.election_timeout_min, c.election_timeout_max,
+                                         c.heartbeat_interval) == (3, 6, 1)]
+    assert {c.faults for c in fastest} == {SCHEDULE.faults, _scaled(SCHEDULE.faults, 3, 10)}
+    assert any(c.network.delay_max < SCHEDULE.network.delay_max for c in candidates)
+    assert any(c.network.long_delay_max < SCHEDULE.network.long_delay_max for c in candidates)
+    assert not list(_faster(replace(SCHEDULE, election_timeout_min=3, election_timeout_max=6,
+                                    heartbeat_interval=1, network=RELIABLE)))
+
+
+def _judge_waiting_for_elections(runs: list[Schedule], fast_fails: bool = True):
+    """Stands in for a run: the violation needs a crash of n1 and three election timeouts'
+    worth of steps; with ``fast_fails`` False, any timing but the default hides it."""
+    def judge(schedule: Schedule) -> list[str]:
+        runs.append(schedule)
+        crashed = any(f.action == "crash" and f.node == "n1" for f in schedule.faults)
+        default = (schedule.election_timeout_min, schedule.heartbeat_interval) == (10, 2)
+        if not crashed or not (fast_fails or default):
+            return []
+        return ["VoteOnce"] if schedule.steps >= 3 * schedule.election_timeout_min else []
+    return judge
+
+
+def test_shortening_takes_faster_timing_when_the_violation_still_shows_sooner() -> None:
+    short = Shortener(frozenset({"VoteOnce"}), Budget(), _judge_waiting_for_elections([]),
+                      timing=True).shorten(SCHEDULE)
+    assert (short.election_timeout_min, short.heartbeat_interval) == (3, 1)
+    assert short.steps == 9
+    assert [(f.action, f.node) for f in short.faults] == [("crash", "n1"), ("restart", "n1")]
+
+
+def test_shortening_keeps_the_timing_when_faster_timing_hides_the_violation() -> None:
+    short = Shortener(frozenset({"VoteOnce"}), Budget(),
+                      _judge_waiting_for_elections([], fast_fails=False),
+                      timing=True).shorten(SCHEDULE)
+    assert (short.election_timeout_min, short.election_timeout_max,
+            short.heartbeat_interval) == (10, 20, 2)
+    assert short.steps == 30
+
+
+def test_scaling_fault_times_keeps_distinct_times_distinct_and_in_order() -> None:
+    faults = (Fault(10, "partition", groups=(("n1",), ("n2", "n3"))), Fault(11, "heal"),
+              Fault(12, "partition", groups=(("n2",), ("n1", "n3"))), Fault(13, "heal"))
+    scaled = _scaled(faults, 1, 2)
+    assert [f.at for f in scaled] == [5, 6, 7, 8]
+    assert [f.action for f in scaled] == [f.action for f in faults]
+
+
+def test_with_another_target_shortening_keeps_the_timing_by_default() -> None:
+    short = Shortener(frozenset({"VoteOnce"}), Budget(),
+                      _judge_waiting_for_elections([])).shorten(SCHEDULE)
+    assert (short.election_timeout_min, short.heartbeat_interval) == (10, 2)
+    assert short.steps == 30

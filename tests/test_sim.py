@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 
 import orjson
 import pytest
@@ -142,6 +143,31 @@ def test_schedule_round_trips_through_json() -> None:
     assert trace_bytes(again)[:20000] == trace_bytes(schedule)[:20000]
 
 
+def test_node_timing_round_trips_through_json_and_reaches_the_nodes() -> None:
+    fast = replace(generate_schedule(4, 3, 600), election_timeout_min=3, election_timeout_max=6,
+                   heartbeat_interval=1)
+    obj = orjson.loads(orjson.dumps(fast.to_json()))
+    assert (obj["election_timeout_min"], obj["election_timeout_max"],
+            obj["heartbeat_interval"]) == (3, 6, 1)
+    again = Schedule.from_json(obj)
+    assert again == fast
+    assert trace_bytes(again) == trace_bytes(fast)
+    sim = Simulation(fast)
+    assert (sim.config.election_timeout_min, sim.config.election_timeout_max,
+            sim.config.heartbeat_interval) == (3, 6, 1)
+
+
+def test_default_timing_is_not_written_so_older_schedules_and_headers_stay_the_same() -> None:
+    schedule = generate_schedule(9, 3, 500)
+    obj = schedule.to_json()
+    assert not {"election_timeout_min", "election_timeout_max", "heartbeat_interval"} & set(obj)
+    assert Schedule.from_json(obj) == schedule
+    assert (schedule.election_timeout_min, schedule.election_timeout_max,
+            schedule.heartbeat_interval) == (10, 20, 2)
+    header = orjson.loads(trace_bytes(schedule).split(b"\n", 1)[0])
+    assert "heartbeat_interval" not in header["options"]
+
+
 @pytest.mark.parametrize("bad,field", [
     ({"nodes": "three"}, "nodes"),
     ({"network": {"drop": 1.5}}, "network.drop"),
@@ -153,6 +179,12 @@ def test_schedule_round_trips_through_json() -> None:
     ({"message_faults": [{"send": 3, "action": "explode"}]}, "message_faults[0].action"),
     ({"mutants": ["no-such-bug"]}, "mutants"),
     ({"seeds": 1}, "seeds"),
+    ({"heartbeat_interval": 0}, "heartbeat_interval"),
+    ({"heartbeat_interval": "1"}, "heartbeat_interval"),
+    ({"election_timeout_min": 2}, "election_timeout_min"),
+    ({"election_timeout_min": 4, "heartbeat_interval": 4}, "election_timeout_min"),
+    ({"election_timeout_min": 30}, "election_timeout_max"),
+    ({"election_timeout_max": 9}, "election_timeout_max"),
 ])
 def test_bad_schedules_are_rejected_naming_the_field(bad: dict, field: str) -> None:
     with pytest.raises(ScheduleError) as info:

@@ -16,8 +16,9 @@ driven by the simulator's schedule (raftref/schedule.py) and network (raftref/si
   letting it flush anything more, a restart builds a new one on the same journal.
 - **Determinism.** Besides the clock and the random source, node objects are
   :class:`SimNode`, whose hash is fixed (PySyncObj iterates sets of nodes).
-- **Configuration.** Election timeouts of 1.0-2.0 s (10-20 ticks), heartbeats every 0.2 s (2
-  ticks); log compaction off (snapshots are not in the contract); commands wait for a leader.
+- **Configuration.** The schedule's timing, a tick being 0.1 s: by default election timeouts of
+  1.0-2.0 s (10-20 ticks), heartbeats every 0.2 s (2 ticks); log compaction off (snapshots are
+  not in the contract); commands wait for a leader.
 - **Clients.** Every ``proposal_interval`` ticks a client calls the replicated ``put`` on a
   random running node (a follower forwards it to its leader, as PySyncObj does).
 """
@@ -36,7 +37,7 @@ from pysyncobj.node import Node
 from pysyncobj.transport import Transport
 from pysyncobj.version import VERSION
 
-from raftref.harness.clock import VirtualClock, patched
+from raftref.harness.clock import TICK_SECONDS, VirtualClock, patched
 from raftref.harness.pysyncobj_observer import Observer
 from raftref.schedule import Fault, Schedule
 from raftref.sim import SimResult, plan_delivery
@@ -105,9 +106,30 @@ class SimTransport(Transport):  # type: ignore[misc]
         self._onMessageReceived(src, message)
 
 
-def node_conf(journal: Path) -> SyncObjConf:
-    return SyncObjConf(autoTick=False, journalFile=str(journal), raftMinTimeout=1.0,
-                       raftMaxTimeout=2.0, appendEntriesPeriod=0.2, commandsWaitLeader=True,
+def timing_problem(schedule: Schedule) -> str | None:
+    """Why PySyncObj cannot run with the schedule's timing (its SyncObjConf.validate: an
+    election timeout above three heartbeat periods, a range that is not a single value, and no
+    longer than its connection timeout of 3.5 s), or None."""
+    lo, hi, beat = (schedule.election_timeout_min, schedule.election_timeout_max,
+                    schedule.heartbeat_interval)
+    if lo <= 3 * beat:
+        return (f"election_timeout_min: PySyncObj needs more than 3 heartbeat intervals "
+                f"({3 * beat}), got {lo}")
+    if hi <= lo:
+        return f"election_timeout_max: PySyncObj needs more than election_timeout_min ({lo})"
+    if hi * TICK_SECONDS > 3.5:
+        return f"election_timeout_max: PySyncObj allows at most 35 ticks, got {hi}"
+    return None
+
+
+def node_conf(journal: Path, schedule: Schedule | None = None) -> SyncObjConf:
+    """PySyncObj's configuration; the schedule's timing (ticks) in PySyncObj's seconds."""
+    s = schedule or Schedule()
+    return SyncObjConf(autoTick=False, journalFile=str(journal),
+                       raftMinTimeout=s.election_timeout_min * TICK_SECONDS,
+                       raftMaxTimeout=s.election_timeout_max * TICK_SECONDS,
+                       appendEntriesPeriod=s.heartbeat_interval * TICK_SECONDS,
+                       commandsWaitLeader=True,
                        logCompactionMinEntries=1 << 40, logCompactionMinTime=1 << 40,
                        dynamicMembershipChange=False)
 
@@ -130,6 +152,9 @@ class PySyncObjCluster:
     def __init__(self, schedule: Schedule, stream: IO[bytes] | None, workdir: Path) -> None:
         if schedule.mutants:
             raise ValueError("mutants switch on bugs in raftref's node; PySyncObj has none")
+        problem = timing_problem(schedule)
+        if problem is not None:
+            raise ValueError(problem)
         self.schedule = schedule
         self.ids = schedule.node_ids
         self.workdir = workdir
@@ -202,8 +227,8 @@ class PySyncObjCluster:
         transport = SimTransport(self, node_id)
         self.transports[node_id] = transport
         peers = [SimNode(n) for n in self.ids if n != node_id]
-        obj = KeyValue(SimNode(node_id), peers, node_conf(self.workdir / f"{node_id}.journal"),
-                       transport)
+        obj = KeyValue(SimNode(node_id), peers, node_conf(self.workdir / f"{node_id}.journal",
+                                                         self.schedule), transport)
         transport.connect_all(peers)
         self.nodes[node_id] = obj
         self.observer.started(node_id, obj, restart)
