@@ -18,14 +18,18 @@ violates a wanted property, no later than the best run so far:
   or the previous partition, so a crash stays before its restart and a heal cannot end a later
   partition; or a quarter, half or three quarters of the way there), and end each unit sooner
   (restart or heal earlier);
-- make the nodes' timing faster (election timeouts and heartbeat halved, or straight to the
-  floor of :data:`FASTEST`), with the faults' times scaled along or not, and the network's
+- make the nodes' timing faster (election timeouts and heartbeat halved, straight to the floor
+  of :data:`FASTEST`, or the heartbeat alone down to 1), with the faults' times scaled along or
+  not (simulator only: PySyncObj keeps its timing), and the network's
   delays shorter (delays and long delays halved, or down to their minimum; message faults'
   delays halved): a 3-node cluster spends 3 steps per tick, so fewer ticks of waiting for an
   election or a message are many fewer steps;
 - cut the run at the step where the violation shows.
 
-Every candidate runs only as long as the best run so far, so the passes get cheaper as the
+The fault moves run first on their own until none helps, then with the timing and delay moves
+(so the fault moves get another pass after a faster timing); a second descent uses all moves
+from the start, and the simpler result of the two is kept. Every candidate runs only as long as
+the best run so far, so the passes get cheaper as the
 counterexample gets shorter. A :class:`Budget` (seconds and runs) bounds them; when it runs out,
 the best schedule so far is kept, and it always fails.
 """
