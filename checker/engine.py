@@ -52,7 +52,6 @@ from checker.state import (
 )
 
 INBOX_LIMIT = 256  # unanswered requests remembered per node
-BATCH = 16  # events the reader hands over at a time
 REQUESTS = frozenset((RequestVote, AppendEntries))
 _HOT = frozenset({Apply, Send, Receive, Drop})
 
@@ -136,9 +135,8 @@ class Engine:
         gc.disable()
         try:
             if len(self.files) == 1:
-                # Small batches flattened in C: an event is checked while it is still in the
-                # CPU cache its parse put it in (512-event batches cost a third more time).
-                self._loop(chain.from_iterable(self.files[0].batches(BATCH)))
+                # The reader's batches (one per chunk read) flattened in C.
+                self._loop(chain.from_iterable(self.files[0].batches()))
             else:
                 self._loop(merge(self.files, self.registry.known))
         finally:

@@ -212,16 +212,16 @@ class TraceFile:
         for batch in self.batches():
             yield from batch
 
-    def batches(self, size: int = 512) -> Iterator[list[Event]]:
-        """Validated events with their locations, ``size`` at a time (fewer generator switches
-        than one at a time); raises TraceError on the first bad line."""
+    def batches(self) -> Iterator[list[Event]]:
+        """Validated events with their locations, one batch per chunk read (a few hundred
+        lines; fewer generator switches than one at a time); raises TraceError on the first bad
+        line."""
         try:
-            yield from self._batches(size)
+            yield from self._batches()
         finally:
             self.close()
 
-    def _batches(self, size: int) -> Iterator[list[Event]]:
-        """One batch per chunk read (``size`` is ignored: chunks hold a few hundred lines)."""
+    def _batches(self) -> Iterator[list[Event]]:
         name = self.name
         nodes = self.nodes
         index = self.index

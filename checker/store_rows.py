@@ -78,8 +78,8 @@ class TeeFile(TraceFile):
 
     sink: Callable[[list[Event]], None] = staticmethod(lambda batch: None)  # type: ignore
 
-    def batches(self, size: int = 512) -> Iterator[list[Event]]:
-        for batch in super().batches(size):
+    def batches(self) -> Iterator[list[Event]]:
+        for batch in super().batches():
             self.sink(batch)
             yield batch
 
