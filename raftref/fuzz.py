@@ -9,11 +9,11 @@ for any other implementation's trace.
 from __future__ import annotations
 
 import io
+import itertools
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,8 +28,10 @@ from checker.report_html.render import write_html_report
 from raftref.faults import schedules
 from raftref.files import atomic_output
 from raftref.mutants import EXPECTED, check_mutants
+from raftref.rehunt import rehunt
+from raftref.reproducible import no_local_constants
 from raftref.schedule import Schedule
-from raftref.shorten import Budget, Shortener
+from raftref.shorten import Budget, Shortener, simplicity
 from raftref.sim import run_schedule
 
 
@@ -123,11 +125,15 @@ def hunt(
 
     ``want`` restricts which properties count as a hit (default: any; with a mutant, the
     properties that mutant is expected to break, so shrinking cannot wander to another bug).
-    Shrinking has two stages: Hypothesis' shrinker, then :mod:`raftref.shorten` (faults
-    removed and moved earlier, the run cut at the violation). ``shrink_seconds`` bounds the
-    time both spend together after the first hit, ``shrink_examples`` the number of runs
-    (deterministic, for tests); Hypothesis may use half of either, the shortening gets the
-    rest. When one runs out, the smallest failing schedule so far is kept. ``shrink=False``
+    Shrinking has three stages: Hypothesis' shrinker; :mod:`raftref.shorten` (faults
+    removed and moved earlier, faster timing, the run cut at the violation); then, on the
+    simulator, :mod:`raftref.rehunt` searches the same generator again in a fast regime for
+    shorter violations, which are shortened in turn. ``shrink_seconds`` bounds the time all
+    spend together after the first hit, ``shrink_examples`` the number of runs
+    (deterministic, for tests); Hypothesis may use half of either, the shortening a third of
+    the rest, and the second search the remainder (each counterexample it finds is shortened
+    with half of what is left, and the search goes on below it). When the budget runs out,
+    the smallest failing schedule so far is kept. ``shrink=False``
     skips both stages. ``on_example(examples, events, found)`` is called after every example
     (progress bars).
     """
@@ -179,7 +185,7 @@ def hunt(
         phases=phases, suppress_health_check=list(HealthCheck), derandomize=False,
     )
     try:
-        with _no_local_constants():
+        with no_local_constants():
             minimal = find(strategy, violates, settings=config, random=random.Random(seed))
     except (NoSuchExample, Unsatisfiable, _TimeUp):
         minimal = smallest[0] if smallest else None
@@ -190,7 +196,11 @@ def hunt(
             runs=(None if shrink_examples is None
                   else max(0, shrink_examples - (result.examples - hit_examples))))
         other = None if target == "raftref" else (lambda s: judge(s, target).violated)
-        minimal = Shortener(want, budget, other).shorten(minimal)
+        minimal = Shortener(want, budget.part(1 / 3) if other is None else budget,
+                            other).shorten(minimal)
+        if other is None:  # the simulator only: PySyncObj keeps its timing
+            minimal = _rehunt_and_shorten(minimal, want, budget, seed, nodes, generator,
+                                          tuple(sorted(mutants)))
     result.seconds = time.monotonic() - started
     if minimal is not None:
         verdict = judge(minimal, target)
@@ -205,37 +215,18 @@ def hunt(
     return result
 
 
-@contextmanager
-def _no_local_constants() -> Iterator[None]:
-    """Keep Hypothesis from drawing constants found in the project's own source.
-
-    Hypothesis (since 6.131) now and then draws, instead of a random value, a constant taken
-    from the source of every non-test module of the working tree that is imported at the time.
-    Which modules those are depends on the entry point: ``hunt`` called from a script imports
-    raftref.fuzz and what it needs, ``raftref fuzz`` also raftref.cli and raftref.campaign (and
-    their constants: 140, 300, 20000, ...). So the same seed drew different schedules, and
-    stale-reply-match (seed 1, 300 examples) was found after 31 examples in one and 241 in the
-    other. A campaign must depend on its seed and options alone, so while it runs that pool is
-    empty (the cache of constants Hypothesis keeps per kind of draw is cleared on the way in
-    and out). This is private Hypothesis API: where it is missing (older versions have no such
-    pool), nothing is patched; tests/test_fuzz.py checks that both entry points agree."""
-    try:
-        from hypothesis.internal.conjecture import providers
-        from hypothesis.internal.constants_ast import Constants
-
-        original = providers._get_local_constants
-        cache = providers.CONSTANTS_CACHE
-    except (ImportError, AttributeError):
-        yield
-        return
-    empty = Constants()
-    providers._get_local_constants = lambda: empty
-    cache.cache.clear()
-    try:
-        yield
-    finally:
-        providers._get_local_constants = original
-        cache.cache.clear()
+def _rehunt_and_shorten(best: Schedule, want: frozenset[str] | None, budget: Budget,
+                        seed: int, nodes: int | None, generator: str,
+                        mutants: tuple[str, ...]) -> Schedule:
+    """Search again for a violation shorter than ``best`` (raftref/rehunt.py), shorten what is
+    found with half of the budget left, and again below that, until the budget is spent."""
+    for attempt in itertools.count(1):  # each round ends strictly shorter, or stops
+        faster = rehunt(want=want, bound=best.steps, budget=budget, seed=seed, attempt=attempt,
+                        nodes=nodes, generator=generator, mutants=mutants)
+        if faster is None:
+            return best
+        best = min(best, Shortener(want, budget.part(1 / 2)).shorten(faster), key=simplicity)
+    raise AssertionError("unreachable")
 
 
 def fault_kinds(schedule: Schedule) -> set[str]:

@@ -55,22 +55,33 @@ FASTEST = {"election_timeout_min": 3, "election_timeout_max": 6, "heartbeat_inte
 @dataclass
 class Budget:
     """What shortening may still spend: a monotonic-clock deadline and a number of runs
-    (None: no bound)."""
+    (None: no bound). A part of a budget (:meth:`part`) also spends from the whole."""
 
     deadline: float | None = None
     runs: int | None = None
+    whole: Budget | None = None
 
     def spend(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
-            raise _Spent
+            raise BudgetSpent
+        if self.runs is not None and self.runs <= 0:
+            raise BudgetSpent
+        if self.whole is not None:
+            self.whole.spend()
         if self.runs is not None:
-            if self.runs <= 0:
-                raise _Spent
             self.runs -= 1
 
+    def part(self, fraction: float) -> Budget:
+        """A stage's share: ``fraction`` of the time and runs still left (what a stage leaves
+        unspent stays with the whole, for the stages after it)."""
+        deadline = (None if self.deadline is None else
+                    time.monotonic() + max(0.0, self.deadline - time.monotonic()) * fraction)
+        runs = None if self.runs is None else int(self.runs * fraction)
+        return Budget(deadline, runs, self)
 
-class _Spent(Exception):
-    pass
+
+class BudgetSpent(Exception):
+    """Raised by :meth:`Budget.spend` when no run is left."""
 
 
 class _Stamped(io.BytesIO):
@@ -170,9 +181,9 @@ class Shortener:
             self.kept = self.best
             self.best = start
             self._descend(self._moves)
-        except _Spent:
+        except BudgetSpent:
             pass
-        return self._without_unreached(min(self.kept, self.best, key=_simplicity))
+        return self._without_unreached(min(self.kept, self.best, key=simplicity))
 
     def _descend(self, moves: Callable[[Schedule], Iterator[Schedule]]) -> None:
         """Steepest descent from ``self.best``: every candidate of the best so far is run, and
@@ -186,7 +197,7 @@ class Shortener:
                 step = self.violation_step(replace(candidate, steps=best.steps))
                 if step is not None:
                     found = replace(candidate, steps=step)
-                    if _simplicity(found) < _simplicity(self.best):
+                    if simplicity(found) < simplicity(self.best):
                         self.best, improved = found, True
 
     def _without_unreached(self, schedule: Schedule) -> Schedule:
@@ -209,8 +220,9 @@ class Shortener:
             else schedule
 
 
-def _simplicity(schedule: Schedule) -> tuple[int, int, int]:
-    """Shorter runs first, then fewer faults, then earlier ones."""
+def simplicity(schedule: Schedule) -> tuple[int, int, int]:
+    """The order in which counterexamples are preferred: shorter runs first, then fewer
+    faults, then earlier ones."""
     return (schedule.steps, len(schedule.faults) + len(schedule.message_faults),
             sum(f.at for f in schedule.faults))
 
@@ -338,7 +350,7 @@ def _faster(schedule: Schedule) -> Iterator[Schedule]:
                          heartbeat_interval=new_beat)
         yield faster
         if schedule.faults and new_lo < lo:
-            yield replace(faster, faults=_scaled(schedule.faults, new_lo, lo))
+            yield replace(faster, faults=scaled_faults(schedule.faults, new_lo, lo))
     yield from _shorter_delays(schedule)
 
 
@@ -362,7 +374,7 @@ def _shorter_delays(schedule: Schedule) -> Iterator[Schedule]:
             for m in schedule.message_faults))
 
 
-def _scaled(faults: tuple[Fault, ...], num: int, den: int) -> tuple[Fault, ...]:
+def scaled_faults(faults: tuple[Fault, ...], num: int, den: int) -> tuple[Fault, ...]:
     """Every fault's time times num/den, faults at different times kept at different times (in
     the same order), so a crash stays before its restart and a heal before the next partition."""
     moved: list[Fault] = []

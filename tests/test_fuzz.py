@@ -26,7 +26,7 @@ from raftref.schedule import Schedule
 # all: it is the seed the corpus in traces/counterexamples/ was made with, so these campaigns
 # re-find what the corpus holds. A fixed seed fixes Hypothesis' draws only for a given
 # Hypothesis version and a given raftref/faults.py (which modules are imported no longer
-# matters: raftref.fuzz._no_local_constants); with seed 1, Hypothesis 6.170, each mutant is
+# matters: raftref.reproducible.no_local_constants); with seed 1, Hypothesis 6.170, each mutant is
 # found after 1 example except figure8 and unpersisted-vote (8) and stale-reply-match (36), so
 # each budget leaves room for a change of draw order to cost more examples, not a failure.
 CAMPAIGNS = [
@@ -172,7 +172,7 @@ def test_a_campaign_draws_the_same_schedules_from_a_script_and_from_the_cli(
         tmp_path: Path) -> None:
     # Hypothesis draws now and then a constant from the source of whichever project modules
     # are imported; the CLI imports more of them than a script calling hunt(), so the same
-    # seed used to run different schedules (raftref.fuzz._no_local_constants). Without that
+    # seed used to run different schedules (raftref.reproducible.no_local_constants). Without that
     # guard these two lists part at the 8th schedule.
     def draws(entry: str) -> list[str]:
         proc = subprocess.run([sys.executable, "-c", _DRAWS, entry, str(tmp_path)],

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from raftref.schedule import RELIABLE, Fault, MessageFault, Schedule
-from raftref.shorten import Budget, Shortener, _all_candidates, _candidates, _faster, _scaled
+from raftref.shorten import Budget, Shortener, _all_candidates, _candidates, _faster, scaled_faults
 
 SCHEDULE = Schedule(seed=3, nodes=3, steps=3000, faults=(
     Fault(100, "crash", "n1"), Fault(150, "restart", "n1"),
@@ -86,7 +86,7 @@ def test_every_candidate_has_valid_timing_and_some_are_faster_with_faults_scaled
         c.validate_timing()
     fastest = [c for c in candidates if (c.election_timeout_min, c.election_timeout_max,
                                          c.heartbeat_interval) == (3, 6, 1)]
-    assert {c.faults for c in fastest} == {SCHEDULE.faults, _scaled(SCHEDULE.faults, 3, 10)}
+    assert {c.faults for c in fastest} == {SCHEDULE.faults, scaled_faults(SCHEDULE.faults, 3, 10)}
     assert any(c.network.delay_max < SCHEDULE.network.delay_max for c in candidates)
     assert any(c.network.long_delay_max < SCHEDULE.network.long_delay_max for c in candidates)
     assert not list(_faster(replace(SCHEDULE, election_timeout_min=3, election_timeout_max=6,
@@ -126,7 +126,7 @@ def test_shortening_keeps_the_timing_when_faster_timing_hides_the_violation() ->
 def test_scaling_fault_times_keeps_distinct_times_distinct_and_in_order() -> None:
     faults = (Fault(10, "partition", groups=(("n1",), ("n2", "n3"))), Fault(11, "heal"),
               Fault(12, "partition", groups=(("n2",), ("n1", "n3"))), Fault(13, "heal"))
-    scaled = _scaled(faults, 1, 2)
+    scaled = scaled_faults(faults, 1, 2)
     assert [f.at for f in scaled] == [5, 6, 7, 8]
     assert [f.action for f in scaled] == [f.action for f in faults]
 
