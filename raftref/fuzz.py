@@ -134,7 +134,7 @@ def hunt(
     the rest, and the second search the remainder (each counterexample it finds is shortened
     with half of what is left, and the search goes on below it). When the budget runs out,
     the smallest failing schedule so far is kept. ``shrink=False``
-    skips both stages. ``on_example(examples, events, found)`` is called after every example
+    skips them all. ``on_example(examples, events, found)`` is called after every example
     (progress bars).
     """
     mutants = check_mutants([mutant] if mutant else [])
