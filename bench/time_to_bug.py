@@ -5,12 +5,15 @@ For each mutant and each seed:
     of a property the mutant is expected to break: examples and seconds;
   - baseline, in the same run: uniformly random schedules (the simulator's default fault mix,
     one fresh seed per example) with the same budget and no shrinking;
-  - then, once per mutant, the fuzz campaign with shrinking and shortening (raftref/shorten.py),
-    for the size of the shrunk counterexample (timed faults + message faults, simulator steps,
-    trace events).
+  - then, once per mutant (seed 1), the fuzz campaign with all of its shrinking (Hypothesis,
+    raftref/shorten.py, the second search of raftref/rehunt.py), for the size of the
+    counterexample: schedule steps (the schedule's entries: timed faults + message faults),
+    simulator steps (every tick, delivery, client request and fault the run takes) and trace
+    events.
 Prints one row per mutant: medians over seeds, and the baseline/fuzz ratio of examples.
 
-Usage: python bench/time_to_bug.py [--seeds 3] [--budget 300] [--seconds 60] [--mutant NAME]
+Usage: python bench/time_to_bug.py [--seeds 3] [--budget 300] [--seconds 60]
+       [--shrink-seconds 60] [--mutant NAME]
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
     mutants = args.mutant or list(MUTANTS)
     head = (f"{'mutant':<25} {'fuzz ex':>8} {'fuzz s':>7} {'found':>5} {'base ex':>8} {'base s':>7}"
-            f" {'found':>5} {'base/fuzz':>9} {'shrunk: faults':>14} {'steps':>6} {'events':>6}"
+            f" {'found':>5} {'base/fuzz':>9} {'sched steps':>11} {'sim steps':>9} {'events':>6}"
             f"  property")
     print(head)
     print("-" * len(head))
@@ -77,8 +80,8 @@ def main() -> None:
         shrunk = hunt(seed=1, mutant=mutant, examples=args.budget, steps=args.steps,
                       generator=generator, shrink_seconds=args.shrink_seconds).finding
         med_f, med_b = statistics.median(fz_ex), statistics.median(bl_ex)
-        size = ((f"{shrunk.schedule_steps:>14} {shrunk.schedule.steps:>6} {shrunk.events:>6}  "
-                 f"{shrunk.property}") if shrunk else f"{'-':>14} {'-':>6} {'-':>6}  not found")
+        size = ((f"{shrunk.schedule_steps:>11} {shrunk.schedule.steps:>9} {shrunk.events:>6}  "
+                 f"{shrunk.property}") if shrunk else f"{'-':>11} {'-':>9} {'-':>6}  not found")
         print(f"{mutant:<25} {med_f:>8.0f} {statistics.median(fz_s):>7.1f} "
               f"{fz_found:>2}/{args.seeds:<2} {med_b:>8.0f} {statistics.median(bl_s):>7.1f} "
               f"{bl_found:>2}/{args.seeds:<2} {med_b / med_f:>8.1f}x {size}", flush=True)

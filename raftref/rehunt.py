@@ -13,8 +13,11 @@ So after shortening, this module searches again, with the same generator, in a *
 timing and network delays fast together (:data:`REGIMES`), the faults' times scaled down
 alike. Every run stops at the best counterexample's length, so only a shorter violation of a
 wanted property counts. What it finds is shortened in turn, and the search starts again below
-that, until the budget is spent. Measured (bench/time_to_bug.py) this took the three longest mutant
-counterexamples, which the other stages left at 125-1,736 simulator steps, to well under half.
+that, until the budget is spent or :data:`DRAWS_PER_ATTEMPT` draws in a row find nothing
+shorter. On the mutants' counterexamples (seed 1, the corpus in traces/counterexamples/) this
+took commit-past-new-entries from 231 simulator steps to 53, figure8 from 125 to 88,
+ignore-higher-term-reply from 66 to 35, truncate-on-match from 60 to 42 and stale-reply-match
+from 1,736 to 612; the five others were already as short as it finds.
 """
 
 from __future__ import annotations
