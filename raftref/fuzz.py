@@ -9,7 +9,6 @@ for any other implementation's trace.
 from __future__ import annotations
 
 import io
-import itertools
 import random
 import time
 from collections import Counter
@@ -31,7 +30,7 @@ from raftref.mutants import EXPECTED, check_mutants
 from raftref.rehunt import rehunt
 from raftref.reproducible import no_local_constants
 from raftref.schedule import Schedule
-from raftref.shorten import Budget, Shortener, simplicity
+from raftref.shorten import Budget, Shortener
 from raftref.sim import run_schedule
 
 
@@ -133,9 +132,8 @@ def hunt(
     (deterministic, for tests); Hypothesis may use half of either, the shortening a third of
     the rest, and the second search the remainder (each counterexample it finds is shortened
     with half of what is left, and the search goes on below it). When the budget runs out,
-    the smallest failing schedule so far is kept. ``shrink=False``
-    skips them all. ``on_example(examples, events, found)`` is called after every example
-    (progress bars).
+    the smallest failing schedule so far is kept. ``shrink=False`` skips them all.
+    ``on_example(examples, events, found)`` is called after every example (progress bars).
     """
     mutants = check_mutants([mutant] if mutant else [])
     if want is None and mutant is not None:
@@ -219,14 +217,16 @@ def _rehunt_and_shorten(best: Schedule, want: frozenset[str] | None, budget: Bud
                         seed: int, nodes: int | None, generator: str,
                         mutants: tuple[str, ...]) -> Schedule:
     """Search again for a violation shorter than ``best`` (raftref/rehunt.py), shorten what is
-    found with half of the budget left, and again below that, until the budget is spent."""
-    for attempt in itertools.count(1):  # each round ends strictly shorter, or stops
-        faster = rehunt(want=want, bound=best.steps, budget=budget, seed=seed, attempt=attempt,
-                        nodes=nodes, generator=generator, mutants=mutants)
-        if faster is None:
-            return best
-        best = min(best, Shortener(want, budget.part(1 / 2)).shorten(faster), key=simplicity)
-    raise AssertionError("unreachable")
+    found with half of the budget left, and again below that, until an attempt finds nothing
+    (each round ends strictly shorter: the search only returns shorter runs, and shortening
+    never lengthens one)."""
+    attempt = 1
+    while (faster := rehunt(want=want, bound=best.steps, budget=budget, seed=seed,
+                            attempt=attempt, nodes=nodes, generator=generator,
+                            mutants=mutants)) is not None:
+        best = Shortener(want, budget.part(1 / 2)).shorten(faster)
+        attempt += 1
+    return best
 
 
 def fault_kinds(schedule: Schedule) -> set[str]:

@@ -1,7 +1,7 @@
 """The second search for a shorter counterexample (raftref/rehunt.py): schedules moved into a fast
 regime stay well formed and replayable, what the search returns is shorter than its bound and
 violates a wanted property exactly from its last step, the seed decides the draws, the budget
-is respected, and a campaign ends with a counterexample no longer than shortening alone gives."""
+is respected, and a campaign ends with a shorter counterexample than shortening alone gives."""
 
 from __future__ import annotations
 
