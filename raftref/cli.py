@@ -131,6 +131,8 @@ def describe_run(schedule: Schedule, result: SimResult, output: Path | None) -> 
     lines = [
         f"simulated {schedule.nodes} nodes, seed {schedule.seed}, {result.steps} steps "
         f"({result.ticks} ticks), {len(schedule.faults)} scheduled faults"
+        + (f" and {len(schedule.message_faults)} message faults"
+           if schedule.message_faults else "")
         + (f", mutants: {', '.join(schedule.mutants)}" if schedule.mutants else ""),
         f"  events {result.events}, messages sent {result.messages_sent}, dropped "
         f"{result.messages_dropped}, duplicated {result.messages_duplicated}",

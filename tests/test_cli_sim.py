@@ -71,6 +71,16 @@ def test_a_schedule_with_faster_timing_replays_byte_for_byte(tmp_path: Path) -> 
     assert again.read_bytes() == out.read_bytes()
 
 
+def test_the_run_summary_counts_message_faults_beside_timed_ones(tmp_path: Path) -> None:
+    sched = tmp_path / "s.json"
+    sched.write_bytes(b'{"seed": 5, "steps": 300, "faults": [{"at": 20, "action": "crash", '
+                      b'"node": "n1"}], "message_faults": [{"send": 3, "action": "drop"}, '
+                      b'{"send": 9, "action": "delay", "delay": 7}]}')
+    proc = run("sim", "--schedule", str(sched), "-o", str(tmp_path / "a.jsonl"))
+    assert proc.returncode == 0, proc.stderr
+    assert "1 scheduled faults and 2 message faults" in proc.stderr
+
+
 def test_sim_refuses_to_overwrite_the_schedule_it_replays(tmp_path: Path) -> None:
     sched = tmp_path / "s.json"
     assert run("sim", "--steps", "100", "--save-schedule", str(sched), "-o",
