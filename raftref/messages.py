@@ -113,3 +113,23 @@ class AppendEntriesResponse:
 
 
 Message = RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse
+
+
+def message_from_json(obj: dict[str, Any]) -> Message:
+    """The inverse of ``to_json``: a message as it travels between processes (raftref.net).
+    Raises KeyError, TypeError or ValueError on an object that is not a message."""
+    kind = obj["type"]
+    common = (str(obj["id"]), str(obj["from"]), str(obj["to"]), int(obj["term"]))
+    if kind == "RequestVote":
+        return RequestVote(*common, int(obj["last_log_index"]), int(obj["last_log_term"]))
+    if kind == "RequestVoteResponse":
+        return RequestVoteResponse(*common, str(obj["reply_to"]), bool(obj["granted"]))
+    if kind == "AppendEntries":
+        return AppendEntries(*common, int(obj["prev_log_index"]), int(obj["prev_log_term"]),
+                             tuple(Entry.from_json(e) for e in obj["entries"]),
+                             int(obj["leader_commit"]))
+    if kind == "AppendEntriesResponse":
+        return AppendEntriesResponse(*common, str(obj["reply_to"]), bool(obj["success"]),
+                                     int(obj["match_index"]), obj.get("conflict_term"),
+                                     int(obj.get("conflict_index", 0)))
+    raise ValueError(f"unknown message type {kind!r}")
