@@ -255,3 +255,91 @@ def demo(out_dir: Path, runs: int, steps: int, mutant: str, db_path: Path) -> No
     except StoreError as exc:
         raise UsageFailure(str(exc)) from None
     sys.exit(code)
+
+
+@main.command()
+@click.option("--cluster", "cluster_path", type=click.Path(path_type=Path), required=True,
+              help="The cluster file (JSON): every node's addresses and the timing.")
+@click.option("--id", "node_id", required=True, help="Which node of the cluster file this is.")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True,
+              help="This node's directory: its state (state.json) and trace (trace.jsonl).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seeds this node's election timeouts.")
+def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int) -> None:
+    """Run one node of a networked cluster until SIGTERM or Ctrl-C.
+
+    Peers talk TCP; clients talk HTTP: GET /status, GET|PUT|DELETE /kv/KEY (a PUT's body is
+    a JSON value; a follower answers 307 with the leader's address). Every event goes to
+    DATA/trace.jsonl; check a cluster's traces together with 'raftref check DIR/*/trace.jsonl'.
+    """
+    from raftref.net.config import ConfigError, load_config
+    from raftref.net.server import serve as run_server
+    from raftref.net.storage import StorageError
+
+    try:
+        config = load_config(cluster_path)
+        if node_id not in config.ids:
+            raise UsageFailure(f"{cluster_path}: field nodes: no node {node_id!r} "
+                               f"(nodes: {', '.join(config.ids)})")
+        click.echo(f"{node_id}: peers on {config.raft[node_id]}, clients on "
+                   f"http://{config.http[node_id]}, trace {data_dir / 'trace.jsonl'}", err=True)
+        run_server(config, node_id, data_dir, seed)
+    except (ConfigError, StorageError) as exc:
+        raise UsageFailure(str(exc)) from None
+    except OSError as exc:
+        raise UsageFailure(f"{node_id}: {exc.strerror or exc}"
+                           f"{f' ({exc.filename})' if exc.filename else ''}") from None
+
+
+@main.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("out/cluster"),
+              show_default=True, help="The cluster file, and a data directory per node.")
+@click.option("--nodes", type=click.IntRange(1, 99), default=3, show_default=True)
+@click.option("--base-port", type=click.IntRange(1, 65000), default=7000, show_default=True,
+              help="Node i: peers on base+i, clients on base+100+i (127.0.0.1).")
+@click.option("--tick-ms", type=click.IntRange(1), default=50, show_default=True,
+              help="Milliseconds per tick (election timeouts are 10-20 ticks).")
+@click.option("--seed", type=int, default=0, show_default=True)
+def cluster(directory: Path, nodes: int, base_port: int, tick_ms: int, seed: int) -> None:
+    """Run a local networked cluster (one 'raftref serve' per node) until Ctrl-C.
+
+    An existing cluster file in DIR is reused, with the nodes' data and traces: running the
+    same command again restarts the same cluster. Then check what the nodes did with
+    'raftref check DIR/*/trace.jsonl'.
+    """
+    import signal
+    import time
+
+    from raftref.net.cluster import prepare, start, stop
+    from raftref.net.config import ConfigError, load_config
+
+    try:
+        path, written = prepare(directory, nodes, base_port, tick_ms)
+        config = load_config(path)
+    except ConfigError as exc:
+        raise UsageFailure(str(exc)) from None
+    click.echo(f"{'wrote' if written else 'using'} {path}", err=True)
+    def interrupted(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops the nodes as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, interrupted)
+    processes = start(path, config.ids, seed)
+    first = config.ids[0]
+    click.echo(f"{len(processes)} nodes starting; try:\n"
+               f"  curl -L -X PUT -d '\"world\"' http://{config.http[first]}/kv/hello\n"
+               f"  curl http://{config.http[first]}/kv/hello\n"
+               f"  curl http://{config.http[first]}/status\n"
+               f"Ctrl-C stops them; then: raftref check {directory}/*/trace.jsonl", err=True)
+    code = 0
+    try:
+        while all(p.poll() is None for p in processes.values()):
+            time.sleep(0.2)
+        failed = [n for n, p in processes.items() if p.poll() not in (None, 0)]
+        click.echo(f"error: node {', '.join(failed) or '?'} stopped; stopping the others",
+                   err=True)
+        code = 2
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop(processes)
+    sys.exit(code)

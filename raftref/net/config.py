@@ -1,0 +1,116 @@
+"""The cluster file of the networked mode: which nodes there are, where each listens, and the
+timing every node uses. One JSON object, shared by every process of the cluster::
+
+    {"nodes": {"n1": {"raft": "127.0.0.1:7001", "http": "127.0.0.1:8001"}, ...},
+     "tick_ms": 50, "election_timeout_min": 10, "election_timeout_max": 20,
+     "heartbeat_interval": 2}
+
+Timing is in ticks, as for the simulator (raftref.node.NodeConfig); ``tick_ms`` says how long a
+tick is here. Only ``nodes`` is required.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from raftref.node import NodeConfig
+
+
+class ConfigError(ValueError):
+    """A cluster file that cannot be used; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Address:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Every node's two addresses (Raft peers, HTTP clients), and the timing."""
+
+    raft: dict[str, Address]
+    http: dict[str, Address]
+    tick_ms: int = 50
+    node: NodeConfig = field(default_factory=NodeConfig)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(self.raft)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"nodes": {n: {"raft": str(self.raft[n]), "http": str(self.http[n])}
+                          for n in self.ids},
+                "tick_ms": self.tick_ms,
+                "election_timeout_min": self.node.election_timeout_min,
+                "election_timeout_max": self.node.election_timeout_max,
+                "heartbeat_interval": self.node.heartbeat_interval}
+
+
+def load_config(path: Path) -> ClusterConfig:
+    """Read and check a cluster file; every problem is a ConfigError naming file and field."""
+    try:
+        obj = orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the cluster file: {exc.strerror or exc}") from None
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON: {exc}") from None
+    try:
+        return parse_config(obj)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def parse_config(obj: Any) -> ClusterConfig:
+    if not isinstance(obj, dict):
+        raise ConfigError("top level: a cluster file is a JSON object")
+    known = {"nodes", "tick_ms", "election_timeout_min", "election_timeout_max",
+             "heartbeat_interval"}
+    for key in obj:
+        if key not in known:
+            raise ConfigError(f"field {key}: unknown (known: {', '.join(sorted(known))})")
+    nodes = obj.get("nodes")
+    if not isinstance(nodes, dict) or not nodes:
+        raise ConfigError("field nodes: must be an object of node id -> addresses")
+    raft: dict[str, Address] = {}
+    http: dict[str, Address] = {}
+    for node_id, addresses in nodes.items():
+        if not isinstance(addresses, dict):
+            raise ConfigError(f"field nodes.{node_id}: must be an object with raft and http")
+        raft[node_id] = _address(addresses.get("raft"), f"nodes.{node_id}.raft")
+        http[node_id] = _address(addresses.get("http"), f"nodes.{node_id}.http")
+    everything = list(raft.values()) + list(http.values())
+    if len(set(everything)) != len(everything):
+        raise ConfigError("field nodes: two listeners share one address")
+    timing = {name: _positive(obj, name, default) for name, default in (
+        ("election_timeout_min", 10), ("election_timeout_max", 20), ("heartbeat_interval", 2))}
+    if not timing["heartbeat_interval"] < timing["election_timeout_min"] \
+            <= timing["election_timeout_max"]:
+        raise ConfigError("fields heartbeat_interval < election_timeout_min <= "
+                          "election_timeout_max: not so")
+    return ClusterConfig(raft, http, _positive(obj, "tick_ms", 50), NodeConfig(**timing))
+
+
+def _address(value: Any, where: str) -> Address:
+    if not isinstance(value, str) or value.count(":") != 1:
+        raise ConfigError(f"field {where}: must be \"host:port\", got {value!r}")
+    host, port = value.split(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"field {where}: must be \"host:port\" with a port 1-65535, "
+                          f"got {value!r}")
+    return Address(host, int(port))
+
+
+def _positive(obj: dict[str, Any], key: str, default: int) -> int:
+    value = obj.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"field {key}: must be a positive integer, got {value!r}")
+    return value

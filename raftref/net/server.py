@@ -1,0 +1,238 @@
+"""One node of the networked mode: the reference node driven by real time, TCP and a disk.
+
+The node itself (raftref/node.py) stays the pure state machine the simulator runs; this driver
+does what the simulator does in its place (compare raftref/sim.py): it ticks the node every
+``tick_ms`` milliseconds, hands it each message that arrives from a peer, performs each
+``Ready`` in the order Figure 2 requires (persist, then send, then answer clients for what was
+applied), and appends every event to the node's own trace file (``clock: per-process``; the
+checker merges the files of a cluster by send/receive pairs).
+
+Peers talk over TCP, one JSON message per line (the trace contract's ``msg`` objects). A
+message to a peer that is down, or whose connection is backed up, is dropped, as Raft allows:
+the sender retries by protocol (heartbeats, election timeouts). Clients talk HTTP (see
+raftref/net/http.py). Everything runs on one asyncio loop, so the node sees one input at a
+time, as in the simulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import signal
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from raftref.messages import Message, message_from_json
+from raftref.net.config import ClusterConfig
+from raftref.net.http import Request, Response, serve_http
+from raftref.net.storage import DiskState, open_trace
+from raftref.node import LEADER, Node, Ready
+from raftref.trace import header
+
+MAX_LINE = 16 << 20  # one peer message (an AppendEntries of many entries)
+MAX_BACKLOG = 1 << 20  # bytes waiting for a slow peer before messages to it are dropped
+COMMIT_WAIT = 5.0  # seconds a client waits for its write to be applied
+
+
+class NodeServer:
+    """Runs node ``node_id`` of ``config`` with its disk in ``data_dir`` until stopped."""
+
+    def __init__(self, config: ClusterConfig, node_id: str, data_dir: Path,
+                 seed: int = 0) -> None:
+        if node_id not in config.ids:
+            raise ValueError(f"node {node_id!r} is not in the cluster file "
+                             f"(nodes: {', '.join(config.ids)})")
+        self.config = config
+        self.id = node_id
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.disk = DiskState(data_dir)
+        head = header(config.ids, seed, {"cluster": config.to_json()}, clock="per-process")
+        self.trace_path = data_dir / "trace.jsonl"
+        self.trace, restarted = open_trace(self.trace_path, head, node_id)
+        if restarted:
+            # The process that wrote this trace before stopped without saying so: from the
+            # protocol's view that was a crash (volatile state gone, the disk kept).
+            self.trace.write_driver_event(node_id, "crash")
+        rng = random.Random(f"net:{seed}:{node_id}:{self.disk.incarnation}")
+        self.node = Node(node_id, config.ids, rng, self.disk.state, config.node,
+                         incarnation=self.disk.incarnation)
+        self._peers: dict[str, asyncio.StreamWriter | None] = {
+            p: None for p in config.ids if p != node_id}
+        self._waiting: dict[int, tuple[int, asyncio.Future[bool]]] = {}
+        self._stop = asyncio.Event()
+        self._perform(self.node.take_ready())
+
+    # ------------------------------------------------------------------ performing effects
+
+    def _perform(self, ready: Ready) -> None:
+        # Fig2 "Persistent state ... updated on stable storage before responding to RPCs":
+        # the disk first, then the trace, then the messages, then the clients.
+        if ready.persist is not None:
+            self.disk.save(ready.persist.apply_to(self.disk.state))
+        for event in ready.events:
+            self.trace.write(event)
+        for msg in ready.messages:
+            self._send(msg)
+        for index, entry in ready.applied:
+            waiting = self._waiting.pop(index, None)
+            if waiting is not None and not waiting[1].done():
+                waiting[1].set_result(entry.term == waiting[0])
+
+    def _send(self, msg: Message) -> None:
+        writer = self._peers.get(msg.dst)
+        if writer is None or writer.is_closing():
+            return  # peer unreachable: lost, as on any network
+        if writer.transport.get_write_buffer_size() > MAX_BACKLOG:
+            return
+        writer.write(orjson.dumps(msg.to_json()) + b"\n")
+
+    # ------------------------------------------------------------------ the loop
+
+    async def run(self) -> None:
+        """Serve until SIGTERM or SIGINT (or :meth:`stop`)."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self._stop.set)
+        raft = self.config.raft[self.id]
+        http = self.config.http[self.id]
+        peer_server = await asyncio.start_server(self._peer_connection, raft.host, raft.port,
+                                                 limit=MAX_LINE)
+        http_server = await asyncio.start_server(
+            lambda r, w: serve_http(r, w, self._http), http.host, http.port)
+        tasks = [asyncio.create_task(self._connect(p)) for p in self._peers]
+        tasks.append(asyncio.create_task(self._ticks()))
+        try:
+            await self._stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            peer_server.close()
+            http_server.close()
+            for writer in self._peers.values():
+                if writer is not None:
+                    writer.close()
+            self.trace.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def _ticks(self) -> None:
+        loop = asyncio.get_running_loop()
+        period = self.config.tick_ms / 1000
+        due = loop.time()
+        while True:
+            due += period
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            self._perform(self.node.tick())
+
+    async def _connect(self, peer: str) -> None:
+        """Keep one outgoing connection to ``peer``; reconnect when it drops."""
+        address = self.config.raft[peer]
+        while True:
+            try:
+                reader, writer = await asyncio.open_connection(address.host, address.port)
+            except OSError:
+                await asyncio.sleep(0.1)
+                continue
+            self._peers[peer] = writer
+            with contextlib.suppress(OSError):
+                await reader.read()  # the peer never writes here: this returns when it closes
+            self._peers[peer] = None
+            writer.close()
+            await asyncio.sleep(0.1)
+
+    async def _peer_connection(self, reader: asyncio.StreamReader,
+                               writer: asyncio.StreamWriter) -> None:
+        """Messages from one peer, one JSON object a line."""
+        try:
+            while line := await reader.readline():
+                msg = self._parse(line)
+                if msg is not None:
+                    self._perform(self.node.receive(msg))
+        except (OSError, ValueError):
+            pass  # a broken or oversized line: drop the connection; the peer reconnects
+        except asyncio.CancelledError:
+            pass  # the server is stopping (asyncio would log a cancelled handler as an error)
+        finally:
+            writer.close()
+
+    def _parse(self, line: bytes) -> Message | None:
+        try:
+            msg = message_from_json(orjson.loads(line))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return None
+        if msg.dst != self.id or msg.src not in self._peers:
+            return None
+        return msg
+
+    # ------------------------------------------------------------------ clients
+
+    def status(self) -> dict[str, Any]:
+        node = self.node
+        return {"id": self.id, "term": node.current_term, "role": node.role,
+                "leader": node.leader_id, "commit": node.commit_index,
+                "applied": node.last_applied, "last_index": node.log.last_index}
+
+    async def _http(self, request: Request) -> Response:
+        if request.path == "/status" and request.method == "GET":
+            return Response(200, self.status())
+        if not request.path.startswith("/kv/") or len(request.path) == 4:
+            return Response(404, {"error": "paths: /status, /kv/<key>"})
+        key = request.path[4:]
+        if request.method == "GET":
+            # A read from this node's state machine: it may be stale (linearizable reads,
+            # thesis §6.4, are not built); /status says how far this node has applied.
+            if key not in self.node.kv.data:
+                return Response(404, {"error": f"no key {key!r}",
+                                      "applied": self.node.last_applied})
+            return Response(200, {"key": key, "value": self.node.kv.get(key),
+                                  "applied": self.node.last_applied})
+        if request.method == "PUT":
+            try:
+                value = orjson.loads(request.body)
+            except orjson.JSONDecodeError as exc:
+                return Response(400, {"error": f"the body must be a JSON value: {exc}"})
+            return await self._write({"op": "put", "key": key, "value": value}, request)
+        if request.method == "DELETE":
+            return await self._write({"op": "delete", "key": key}, request)
+        return Response(405, {"error": f"method {request.method} not allowed"})
+
+    async def _write(self, command: dict[str, Any], request: Request) -> Response:
+        """Propose ``command``; answer when this node has applied it (so it is committed), or
+        redirect to the leader (§8)."""
+        ready = self.node.propose(command)
+        term = self.node.current_term
+        self._perform(ready)
+        result = ready.propose_result
+        assert result is not None
+        if not result.accepted:
+            if result.leader_hint is None:
+                return Response(503, {"error": "no leader known yet; retry"})
+            location = f"http://{self.config.http[result.leader_hint]}{request.path}"
+            return Response(307, {"leader": result.leader_hint}, {"Location": location})
+        assert result.index is not None
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting[result.index] = (term, done)
+        try:
+            applied = await asyncio.wait_for(done, COMMIT_WAIT)
+        except TimeoutError:
+            self._waiting.pop(result.index, None)
+            return Response(503, {"error": "not committed in time (leader lost its majority?)",
+                                  "index": result.index})
+        if not applied:
+            return Response(503, {"error": "leadership changed; the write was lost, retry",
+                                  "index": result.index})
+        return Response(200, {"index": result.index, "leader": self.id
+                              if self.node.role == LEADER else self.node.leader_id})
+
+
+def serve(config: ClusterConfig, node_id: str, data_dir: Path, seed: int = 0) -> None:
+    """Run one node until SIGTERM or SIGINT."""
+    async def main() -> None:
+        await NodeServer(config, node_id, data_dir, seed).run()
+
+    asyncio.run(main())

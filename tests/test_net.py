@@ -1,0 +1,231 @@
+"""The networked mode (raftref/net/): real processes, TCP and disks. A 3-node cluster keeps
+serving writes while its leader is killed (SIGKILL) and restarted, the restarted node catches
+up from its disk and its peers, and the three per-process traces pass the checker together.
+Plus the pieces: messages over the wire, the cluster file's errors, the disk, the trace resume.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+import pytest
+
+from checker import check_files
+from raftref.messages import (
+    AppendEntries,
+    AppendEntriesResponse,
+    Entry,
+    RequestVote,
+    RequestVoteResponse,
+    message_from_json,
+)
+from raftref.net.cluster import start, stop
+from raftref.net.config import ConfigError, parse_config
+from raftref.net.storage import DiskState, StorageError, open_trace
+from raftref.node import PersistentState
+from raftref.trace import header
+
+T = TypeVar("T")
+WAIT = 30.0  # seconds: generous, a shared 2-core machine must not flake
+
+
+def _free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _cluster_file(tmp_path: Path, nodes: int = 3) -> tuple[Path, dict[str, str]]:
+    ports = _free_ports(2 * nodes)
+    obj = {"nodes": {f"n{i}": {"raft": f"127.0.0.1:{ports[2 * i - 2]}",
+                               "http": f"127.0.0.1:{ports[2 * i - 1]}"}
+                     for i in range(1, nodes + 1)},
+           "tick_ms": 20}
+    path = tmp_path / "cluster.json"
+    path.write_bytes(orjson.dumps(obj))
+    return path, {n: f"http://{a['http']}" for n, a in obj["nodes"].items()}
+
+
+def _http(method: str, url: str, body: Any = None) -> tuple[int, dict[str, Any]]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}") | {"location": exc.headers["Location"]}
+    except OSError:
+        return 0, {}  # not listening (yet, or any more)
+
+
+def _until(what: Callable[[], T | None], message: str) -> T:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        result = what()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"not within {WAIT} s: {message}")
+
+
+def _leader(urls: dict[str, str], among: list[str]) -> str | None:
+    for n in among:
+        status, body = _http("GET", f"{urls[n]}/status")
+        if status == 200 and body["role"] == "leader":
+            return n
+    return None
+
+
+def _put(urls: dict[str, str], node: str, key: str, value: Any) -> int | None:
+    """Write through ``node``, following a redirect to the leader once; the log index, or None
+    when the write did not go through (no leader yet, or not committed in time)."""
+    status, body = _http("PUT", f"{urls[node]}/kv/{key}", value)
+    if status == 307:
+        status, body = _http("PUT", body["location"], value)
+    return body["index"] if status == 200 else None
+
+
+def test_a_cluster_keeps_writing_through_a_killed_and_restarted_leader(tmp_path: Path) -> None:
+    path, urls = _cluster_file(tmp_path)
+    ids = ("n1", "n2", "n3")
+    processes = start(path, ids, seed=0)
+    try:
+        first = _until(lambda: _leader(urls, list(ids)), "a leader is elected")
+        follower = next(n for n in ids if n != first)
+        for i in range(5):  # through a follower: redirected to the leader
+            assert _until(lambda i=i: _put(urls, follower, f"k{i}", i), f"write k{i}")
+
+        processes[first].send_signal(signal.SIGKILL)
+        processes[first].wait()
+        rest = [n for n in ids if n != first]
+        second = _until(lambda: _leader(urls, rest), "a new leader among the two left")
+        last = 0
+        for i in range(5, 10):
+            last = _until(lambda i=i: _put(urls, second, f"k{i}", i), f"write k{i}")
+
+        processes.update(start(path, (first,), seed=0))  # the same data directory
+        def caught_up() -> bool:
+            status, body = _http("GET", f"{urls[first]}/kv/k9")
+            return status == 200 and body["value"] == 9 and body["applied"] >= last
+        _until(caught_up, "the restarted node applies every write")
+        assert [_http("GET", f"{urls[first]}/kv/k{i}")[1]["value"] for i in range(10)] == \
+            list(range(10))
+    finally:
+        stop(processes)
+
+    traces = [tmp_path / n / "trace.jsonl" for n in ids]
+    report = check_files(traces)
+    assert report.violated == [], report.to_text()
+    events = [orjson.loads(line) for line in traces[ids.index(first)].read_bytes().splitlines()]
+    assert events[0]["type"] == "header" and events[0]["clock"] == "per-process"
+    assert [e["seq"] for e in events[1:]] == list(range(len(events) - 1))
+    kinds = [(e["kind"], e.get("restart")) for e in events[1:]]
+    crash = kinds.index(("crash", None))
+    assert kinds[crash + 1] == ("start", True)  # written by the restarted process
+    leaders = {e["term"]: e["node"] for t in traces for e in map(orjson.loads,
+               t.read_bytes().splitlines()[1:]) if e["kind"] == "role" and e["role"] == "leader"}
+    assert len(leaders) >= 2 and leaders[min(leaders)] == first
+
+
+def _serve(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "raftref", "serve", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_serve_refuses_bad_input_in_one_line_with_exit_2(tmp_path: Path) -> None:
+    path, _ = _cluster_file(tmp_path)
+    unknown = _serve("--cluster", str(path), "--id", "n9", "--data", str(tmp_path / "d"))
+    assert unknown.returncode == 2 and "no node 'n9'" in unknown.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b'{"nodes": {"n1": {"raft": "127.0.0.1", "http": "127.0.0.1:1"}}}')
+    wrong = _serve("--cluster", str(bad), "--id", "n1", "--data", str(tmp_path / "d"))
+    assert wrong.returncode == 2 and "field nodes.n1.raft" in wrong.stderr
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    busy = tmp_path / "busy.json"
+    busy.write_bytes(orjson.dumps({"nodes": {"n1": {
+        "raft": f"127.0.0.1:{taken.getsockname()[1]}", "http": "127.0.0.1:1"}}}))
+    try:
+        in_use = _serve("--cluster", str(busy), "--id", "n1", "--data", str(tmp_path / "d"))
+    finally:
+        taken.close()
+    assert in_use.returncode == 2 and "n1:" in in_use.stderr
+    for proc in (unknown, wrong, in_use):
+        assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) <= 2
+
+
+@pytest.mark.parametrize("obj,field", [
+    ([], "top level"),
+    ({"nodes": {}}, "field nodes"),
+    ({"nodes": {"n1": {"raft": "h:1", "http": "h:1"}}}, "share one address"),
+    ({"nodes": {"n1": {"raft": "h:1", "http": "h:99999"}}}, "nodes.n1.http"),
+    ({"nodes": {"n1": {"raft": "h:1", "http": "h:2"}}, "tick_ms": 0}, "field tick_ms"),
+    ({"nodes": {"n1": {"raft": "h:1", "http": "h:2"}}, "heartbeat_interval": 10},
+     "heartbeat_interval"),
+    ({"nodes": {"n1": {"raft": "h:1", "http": "h:2"}}, "color": 1}, "field color"),
+])
+def test_a_bad_cluster_file_names_its_field(obj: Any, field: str) -> None:
+    with pytest.raises(ConfigError, match=field):
+        parse_config(obj)
+
+
+def test_every_message_crosses_the_wire_unchanged() -> None:
+    messages = [
+        RequestVote("n1.0.1", "n1", "n2", 3, 7, 2),
+        RequestVoteResponse("n2.1.4", "n2", "n1", 3, "n1.0.1", True),
+        AppendEntries("n1.0.2", "n1", "n2", 3, 6, 2, (Entry(2, {"op": "put"}), Entry(3)), 5),
+        AppendEntriesResponse("n2.1.5", "n2", "n1", 3, "n1.0.2", True, 8),
+        AppendEntriesResponse("n2.1.6", "n2", "n1", 3, "n1.0.2", False, 4, 2, 3),
+    ]
+    for msg in messages:
+        assert message_from_json(orjson.loads(orjson.dumps(msg.to_json()))) == msg
+    with pytest.raises(ValueError):
+        message_from_json({"type": "Gossip", "id": "x", "from": "a", "to": "b", "term": 1})
+
+
+def test_the_disk_keeps_term_vote_and_log_and_counts_starts(tmp_path: Path) -> None:
+    disk = DiskState(tmp_path)
+    assert (disk.state, disk.incarnation) == (PersistentState(), 0)
+    state = PersistentState(4, "n2", (Entry(1), Entry(4, {"op": "put", "key": "a", "value": 1})))
+    disk.save(state)
+    again = DiskState(tmp_path)
+    assert (again.state, again.incarnation) == (state, 1)
+    assert DiskState(tmp_path).incarnation == 2
+    (tmp_path / "state.json").write_bytes(b"{")
+    with pytest.raises(StorageError, match="state.json"):
+        DiskState(tmp_path)
+
+
+def test_a_restarted_node_appends_to_its_trace_where_it_stopped(tmp_path: Path) -> None:
+    path = tmp_path / "trace.jsonl"
+    head = header(["n1", "n2"], 0, clock="per-process")
+    writer, restarted = open_trace(path, head, "n1")
+    assert not restarted
+    writer.write({"node": "n1", "kind": "timeout", "term": 1, "role": "candidate",
+                  "vote": "n1", "commit": 0})
+    writer.close()
+    writer, restarted = open_trace(path, head, "n1")
+    assert restarted and writer.seq == 1
+    writer.write_driver_event("n1", "crash")
+    writer.close()
+    lines = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+    assert [line.get("seq") for line in lines] == [None, 0, 1]
+    assert lines[2] | {"seq": 0} == lines[1] | {"kind": "crash", "seq": 0}
+    with pytest.raises(StorageError, match="field nodes"):
+        open_trace(path, header(["n1", "n2", "n3"], 0, clock="per-process"), "n1")
