@@ -6,6 +6,7 @@ Plus the pieces: messages over the wire, the cluster file's errors, the disk, th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import socket
@@ -31,7 +32,8 @@ from raftref.messages import (
     message_from_json,
 )
 from raftref.net.cluster import start, stop
-from raftref.net.config import ConfigError, parse_config
+from raftref.net.config import ConfigError, load_config, parse_config
+from raftref.net.server import NodeServer
 from raftref.net.storage import DiskState, StorageError, open_trace
 from raftref.node import PersistentState
 from raftref.trace import header
@@ -229,3 +231,21 @@ def test_a_restarted_node_appends_to_its_trace_where_it_stopped(tmp_path: Path) 
     assert lines[2] | {"seq": 0} == lines[1] | {"kind": "crash", "seq": 0}
     with pytest.raises(StorageError, match="field nodes"):
         open_trace(path, header(["n1", "n2", "n3"], 0, clock="per-process"), "n1")
+
+
+def test_a_disk_that_refuses_a_write_stops_the_node_with_that_error(tmp_path: Path) -> None:
+    # A node must not answer or vote on state it could not persist (Figure 2): the server
+    # stops and raises what the disk said, which 'raftref serve' prints in one line.
+    path, _ = _cluster_file(tmp_path, nodes=1)
+    config = load_config(path)
+
+    def refuse(state: PersistentState) -> None:
+        raise OSError(28, "No space left on device")
+
+    async def main() -> None:
+        server = NodeServer(config, "n1", tmp_path / "n1")
+        server.disk.save = refuse  # type: ignore[method-assign]
+        await asyncio.wait_for(server.run(), WAIT)  # alone, n1 soon elects itself: a write
+
+    with pytest.raises(OSError, match="No space left"):
+        asyncio.run(main())

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import random
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +64,23 @@ class NodeServer:
             p: None for p in config.ids if p != node_id}
         self._waiting: dict[int, tuple[int, asyncio.Future[bool]]] = {}
         self._stop = asyncio.Event()
+        self._failure: BaseException | None = None
         self._perform(self.node.take_ready())
 
     # ------------------------------------------------------------------ performing effects
+
+    def _step(self, ready: Callable[[], Ready]) -> Ready:
+        """One input to the node, its effects performed. A failure here (the disk refusing a
+        write, say) is not the network's: the node must not go on, so the server stops and
+        :meth:`run` raises it."""
+        try:
+            batch = ready()
+            self._perform(batch)
+        except Exception as exc:
+            self._failure = exc
+            self._stop.set()
+            raise
+        return batch
 
     def _perform(self, ready: Ready) -> None:
         # Fig2 "Persistent state ... updated on stable storage before responding to RPCs":
@@ -107,6 +122,8 @@ class NodeServer:
         tasks.append(asyncio.create_task(self._ticks()))
         try:
             await self._stop.wait()
+            if self._failure is not None:
+                raise self._failure
         finally:
             for task in tasks:
                 task.cancel()
@@ -127,7 +144,7 @@ class NodeServer:
         while True:
             due += period
             await asyncio.sleep(max(0.0, due - loop.time()))
-            self._perform(self.node.tick())
+            self._step(self.node.tick)
 
     async def _connect(self, peer: str) -> None:
         """Keep one outgoing connection to ``peer``; reconnect when it drops."""
@@ -149,12 +166,16 @@ class NodeServer:
                                writer: asyncio.StreamWriter) -> None:
         """Messages from one peer, one JSON object a line."""
         try:
-            while line := await reader.readline():
+            while True:
+                try:
+                    line = await reader.readline()
+                except (OSError, ValueError):
+                    break  # a broken or oversized line: drop the connection; the peer reconnects
+                if not line:
+                    break
                 msg = self._parse(line)
                 if msg is not None:
-                    self._perform(self.node.receive(msg))
-        except (OSError, ValueError):
-            pass  # a broken or oversized line: drop the connection; the peer reconnects
+                    self._step(lambda: self.node.receive(msg))  # noqa: B023 - called at once
         except asyncio.CancelledError:
             pass  # the server is stopping (asyncio would log a cancelled handler as an error)
         finally:
@@ -204,9 +225,8 @@ class NodeServer:
     async def _write(self, command: dict[str, Any], request: Request) -> Response:
         """Propose ``command``; answer when this node has applied it (so it is committed), or
         redirect to the leader (§8)."""
-        ready = self.node.propose(command)
+        ready = self._step(lambda: self.node.propose(command))
         term = self.node.current_term
-        self._perform(ready)
         result = ready.propose_result
         assert result is not None
         if not result.accepted:
