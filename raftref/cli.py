@@ -265,7 +265,10 @@ def demo(out_dir: Path, runs: int, steps: int, mutant: str, db_path: Path) -> No
               help="This node's directory: its state (state.json) and trace (trace.jsonl).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seeds this node's election timeouts.")
-def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int) -> None:
+@click.option("--mutant", "mutants", multiple=True, type=click.Choice(list(MUTANTS)),
+              help="Switch on a deliberate bug (see 'raftref mutants'). Repeatable.")
+def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int,
+          mutants: tuple[str, ...]) -> None:
     """Run one node of a networked cluster until SIGTERM or Ctrl-C.
 
     Peers talk TCP; clients talk HTTP: GET /status, GET|PUT|DELETE /kv/KEY (a PUT's body is
@@ -283,7 +286,7 @@ def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int) -> None:
                                f"(nodes: {', '.join(config.ids)})")
         click.echo(f"{node_id}: peers on {config.raft[node_id]}, clients on "
                    f"http://{config.http[node_id]}, trace {data_dir / 'trace.jsonl'}", err=True)
-        run_server(config, node_id, data_dir, seed)
+        run_server(config, node_id, data_dir, seed, frozenset(mutants))
     except (ConfigError, StorageError) as exc:
         raise UsageFailure(str(exc)) from None
     except OSError as exc:
@@ -299,47 +302,96 @@ def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int) -> None:
               help="Node i: peers on base+i, clients on base+100+i (127.0.0.1).")
 @click.option("--tick-ms", type=click.IntRange(1), default=50, show_default=True,
               help="Milliseconds per tick (election timeouts are 10-20 ticks).")
-@click.option("--seed", type=int, default=0, show_default=True)
-def cluster(directory: Path, nodes: int, base_port: int, tick_ms: int, seed: int) -> None:
-    """Run a local networked cluster (one 'raftref serve' per node) until Ctrl-C.
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Run this long with a client writing keys, then stop (default: until "
+              "Ctrl-C, no client).")
+@click.option("--chaos", is_flag=True,
+              help="With --seconds: kill a node (SIGKILL) every 1-3 s and restart it 0.5-2 s "
+              "later, one at a time.")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="When the nodes have stopped, check their traces together.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seeds the nodes' timeouts and, with --chaos, whom to kill when.")
+@click.option("--mutant", "mutants", multiple=True, type=click.Choice(list(MUTANTS)),
+              help="Switch on a deliberate bug in every node. Repeatable.")
+def cluster(directory: Path, nodes: int, base_port: int, tick_ms: int, seconds: float | None,
+            chaos: bool, check: bool, seed: int, mutants: tuple[str, ...]) -> None:
+    """Run a local networked cluster (one 'raftref serve' per node), then check its traces.
 
     An existing cluster file in DIR is reused, with the nodes' data and traces: running the
-    same command again restarts the same cluster. Then check what the nodes did with
-    'raftref check DIR/*/trace.jsonl'.
+    same command again restarts the same cluster. Exit code: 0 when every property holds in
+    the traces, 1 when one is violated, 2 when a node failed or the input is unusable.
     """
     import signal
     import time
 
-    from raftref.net.cluster import prepare, start, stop
+    from raftref.net.cluster import prepare, run_for, start, stop
     from raftref.net.config import ConfigError, load_config
 
+    if chaos and seconds is None:
+        raise UsageFailure("--chaos needs --seconds (a timed run)")
     try:
         path, written = prepare(directory, nodes, base_port, tick_ms)
         config = load_config(path)
     except ConfigError as exc:
         raise UsageFailure(str(exc)) from None
     click.echo(f"{'wrote' if written else 'using'} {path}", err=True)
+
     def interrupted(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM stops the nodes as Ctrl-C does
 
     signal.signal(signal.SIGTERM, interrupted)
-    processes = start(path, config.ids, seed)
-    first = config.ids[0]
-    click.echo(f"{len(processes)} nodes starting; try:\n"
-               f"  curl -L -X PUT -d '\"world\"' http://{config.http[first]}/kv/hello\n"
-               f"  curl http://{config.http[first]}/kv/hello\n"
-               f"  curl http://{config.http[first]}/status\n"
-               f"Ctrl-C stops them; then: raftref check {directory}/*/trace.jsonl", err=True)
     code = 0
-    try:
-        while all(p.poll() is None for p in processes.values()):
-            time.sleep(0.2)
-        failed = [n for n, p in processes.items() if p.poll() not in (None, 0)]
-        click.echo(f"error: node {', '.join(failed) or '?'} stopped; stopping the others",
-                   err=True)
-        code = 2
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop(processes)
+    if seconds is not None:
+        click.echo(f"{len(config.ids)} nodes for {seconds:g} s, a client writing"
+                   f"{', nodes killed and restarted' if chaos else ''}...", err=True)
+        try:
+            tally = run_for(path, config, seed, seconds, chaos, writes=True, mutants=mutants)
+        except KeyboardInterrupt:
+            sys.exit(2)
+        click.echo(f"writes acknowledged {tally.writes_ok}, not {tally.writes_failed}; "
+                   f"nodes killed {tally.kills}, restarted {tally.restarts}", err=True)
+        if tally.failed_nodes:
+            click.echo(f"error: node {', '.join(tally.failed_nodes)} stopped by itself",
+                       err=True)
+            code = 2
+    else:
+        processes = start(path, config.ids, seed, mutants)
+        first = config.ids[0]
+        click.echo(f"{len(processes)} nodes starting; try:\n"
+                   f"  curl -L -X PUT -d '\"world\"' http://{config.http[first]}/kv/hello\n"
+                   f"  curl http://{config.http[first]}/kv/hello\n"
+                   f"  curl http://{config.http[first]}/status\n"
+                   "Ctrl-C stops them and checks their traces", err=True)
+        try:
+            while all(p.poll() is None for p in processes.values()):
+                time.sleep(0.2)
+            failed = [n for n, p in processes.items() if p.poll() not in (None, 0)]
+            click.echo(f"error: node {', '.join(failed) or '?'} stopped; stopping the others",
+                       err=True)
+            code = 2
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop(processes)
+    if check:
+        code = max(code, _check_cluster(directory, config.ids))
     sys.exit(code)
+
+
+def _check_cluster(directory: Path, ids: tuple[str, ...]) -> int:
+    """Check the nodes' traces together; print the report; 0 holds, 1 violated, 2 unusable."""
+    from checker import check_files
+    from checker.errors import TraceError
+
+    traces = [t for t in (directory / n / "trace.jsonl" for n in ids) if t.exists()]
+    if not traces:
+        click.echo("no traces to check", err=True)
+        return 2
+    try:
+        report = check_files(traces)
+    except TraceError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 2
+    click.echo(report.to_text())
+    return 1 if report.violated else 0

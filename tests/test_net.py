@@ -249,3 +249,58 @@ def test_a_disk_that_refuses_a_write_stops_the_node_with_that_error(tmp_path: Pa
 
     with pytest.raises(OSError, match="No space left"):
         asyncio.run(main())
+
+
+def _free_base_port() -> int:
+    """A base port whose node ports (base+1.., base+101..) are free now."""
+    import random
+
+    rng = random.Random()
+    for _ in range(100):
+        base = rng.randrange(20000, 60000)
+        sockets = []
+        try:
+            for port in (base + 1, base + 2, base + 3, base + 101, base + 102, base + 103):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise AssertionError("no free ports")
+
+
+def _cluster(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "raftref", "cluster", "--dir", str(tmp_path / "c"), "--base-port",
+         str(_free_base_port()), "--tick-ms", "20", *args],
+        capture_output=True, text=True, timeout=120)
+
+
+def test_a_timed_chaos_run_kills_and_restarts_nodes_and_its_traces_check_clean(
+        tmp_path: Path) -> None:
+    proc = _cluster(tmp_path, "--seconds", "6", "--chaos", "--seed", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "all properties hold" in proc.stdout
+    tally = proc.stderr.splitlines()[-1]
+    kills = int(tally.split("nodes killed ")[1].split(",")[0])
+    acknowledged = int(tally.split("writes acknowledged ")[1].split(",")[0])
+    assert kills >= 1 and acknowledged >= 10, tally
+    restarted = [t for t in (tmp_path / "c").glob("*/trace.jsonl") if b'"restart":true' in
+                 t.read_bytes()]
+    assert restarted
+
+
+def test_a_cluster_of_mutant_nodes_exits_1_naming_the_violated_property(tmp_path: Path) -> None:
+    proc = _cluster(tmp_path, "--seconds", "3", "--mutant", "minority-quorum")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "violated:" in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_chaos_without_a_time_limit_is_refused(tmp_path: Path) -> None:
+    proc = _cluster(tmp_path, "--chaos")
+    assert proc.returncode == 2 and "--chaos needs --seconds" in proc.stderr
+    assert not (tmp_path / "c").exists()

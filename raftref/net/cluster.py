@@ -1,12 +1,18 @@
 """A local cluster of the networked mode: one cluster file and one ``raftref serve`` process per
-node, on this machine (``raftref cluster``)."""
+node, on this machine (``raftref cluster``); for a timed run, a writing client and, with chaos,
+nodes killed and restarted one at a time."""
 
 from __future__ import annotations
 
+import random
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -39,12 +45,14 @@ def prepare(directory: Path, nodes: int, base_port: int, tick_ms: int) -> tuple[
     return path, True
 
 
-def start(path: Path, node_ids: tuple[str, ...], seed: int) -> dict[str, subprocess.Popen[bytes]]:
+def start(path: Path, node_ids: tuple[str, ...], seed: int,
+          mutants: tuple[str, ...] = ()) -> dict[str, subprocess.Popen[bytes]]:
     """One ``raftref serve`` process per node; each keeps its data and trace in a directory
     named after it, beside the cluster file."""
+    switches = [arg for m in mutants for arg in ("--mutant", m)]
     return {n: subprocess.Popen(
         [sys.executable, "-m", "raftref", "serve", "--cluster", str(path), "--id", n,
-         "--data", str(path.parent / n), "--seed", str(seed)]) for n in node_ids}
+         "--data", str(path.parent / n), "--seed", str(seed), *switches]) for n in node_ids}
 
 
 def stop(processes: dict[str, subprocess.Popen[bytes]], timeout: float = 10.0) -> None:
@@ -59,3 +67,93 @@ def stop(processes: dict[str, subprocess.Popen[bytes]], timeout: float = 10.0) -
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@dataclass
+class Tally:
+    """What a timed cluster run did."""
+
+    kills: int = 0
+    restarts: int = 0
+    writes_ok: int = 0
+    writes_failed: int = 0
+    failed_nodes: list[str] = field(default_factory=list)
+
+
+class Writer(threading.Thread):
+    """A client that writes ``w<i>`` = i to a random node every ``interval`` seconds, following
+    one redirect to the leader (§8), and counts what was acknowledged."""
+
+    def __init__(self, config: ClusterConfig, rng: random.Random, tally: Tally,
+                 interval: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.config, self.rng, self.tally, self.interval = config, rng, tally, interval
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        i = 0
+        while not self.done.wait(self.interval):
+            i += 1
+            node = self.rng.choice(self.config.ids)
+            url = f"http://{self.config.http[node]}/kv/w{i}"
+            if _put(url, i):
+                self.tally.writes_ok += 1
+            else:
+                self.tally.writes_failed += 1
+
+
+def _put(url: str, value: int) -> bool:
+    for _ in range(2):
+        request = urllib.request.Request(url, data=str(value).encode(), method="PUT")
+        try:
+            with urllib.request.urlopen(request, timeout=6) as response:
+                return response.status == 200
+        except urllib.error.HTTPError as exc:
+            if exc.code != 307 or not exc.headers.get("Location"):
+                return False
+            url = exc.headers["Location"]
+        except OSError:
+            return False  # the node is down, or did not answer in time
+    return False
+
+
+def run_for(path: Path, config: ClusterConfig, seed: int, seconds: float, chaos: bool,
+            writes: bool, mutants: tuple[str, ...] = ()) -> Tally:
+    """Run the cluster for ``seconds`` with a writing client (``writes``) and, with ``chaos``,
+    one node at a time killed (SIGKILL: no goodbye, only its disk survives) every 1-3 s and
+    restarted 0.5-2 s later; a majority of a cluster of 3 or more is always up. Seeded."""
+    rng = random.Random(f"cluster:{seed}")
+    tally = Tally()
+    processes = start(path, config.ids, seed, mutants)
+    writer = Writer(config, random.Random(f"client:{seed}"), tally)
+    if writes:
+        writer.start()
+    down: dict[str, float] = {}
+    now = time.monotonic()
+    deadline, next_kill = now + seconds, now + rng.uniform(1, 3)
+    try:
+        while (now := time.monotonic()) < deadline:
+            for node, proc in processes.items():
+                if node not in down and proc.poll() is not None:
+                    tally.failed_nodes.append(node)  # it stopped by itself
+            if tally.failed_nodes:
+                break
+            if chaos and not down and now >= next_kill and len(config.ids) >= 3:
+                victim = rng.choice(config.ids)
+                processes[victim].kill()
+                processes[victim].wait()
+                down[victim] = now + rng.uniform(0.5, 2)
+                tally.kills += 1
+            for node, back in list(down.items()):
+                if now >= back:
+                    processes.update(start(path, (node,), seed, mutants))
+                    del down[node]
+                    tally.restarts += 1
+                    next_kill = now + rng.uniform(1, 3)
+            time.sleep(0.05)
+    finally:
+        writer.done.set()
+        if writer.is_alive():
+            writer.join(10)  # its last write finishes before the nodes stop
+        stop(processes)
+    return tally

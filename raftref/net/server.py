@@ -42,7 +42,7 @@ class NodeServer:
     """Runs node ``node_id`` of ``config`` with its disk in ``data_dir`` until stopped."""
 
     def __init__(self, config: ClusterConfig, node_id: str, data_dir: Path,
-                 seed: int = 0) -> None:
+                 seed: int = 0, mutants: frozenset[str] = frozenset()) -> None:
         if node_id not in config.ids:
             raise ValueError(f"node {node_id!r} is not in the cluster file "
                              f"(nodes: {', '.join(config.ids)})")
@@ -50,7 +50,8 @@ class NodeServer:
         self.id = node_id
         data_dir.mkdir(parents=True, exist_ok=True)
         self.disk = DiskState(data_dir)
-        head = header(config.ids, seed, {"cluster": config.to_json()}, clock="per-process")
+        head = header(config.ids, seed, {"cluster": config.to_json(),
+                                         "mutants": sorted(mutants)}, clock="per-process")
         self.trace_path = data_dir / "trace.jsonl"
         self.trace, restarted = open_trace(self.trace_path, head, node_id)
         if restarted:
@@ -58,7 +59,7 @@ class NodeServer:
             # protocol's view that was a crash (volatile state gone, the disk kept).
             self.trace.write_driver_event(node_id, "crash")
         rng = random.Random(f"net:{seed}:{node_id}:{self.disk.incarnation}")
-        self.node = Node(node_id, config.ids, rng, self.disk.state, config.node,
+        self.node = Node(node_id, config.ids, rng, self.disk.state, config.node, mutants,
                          incarnation=self.disk.incarnation)
         self._peers: dict[str, asyncio.StreamWriter | None] = {
             p: None for p in config.ids if p != node_id}
@@ -250,9 +251,10 @@ class NodeServer:
                               if self.node.role == LEADER else self.node.leader_id})
 
 
-def serve(config: ClusterConfig, node_id: str, data_dir: Path, seed: int = 0) -> None:
+def serve(config: ClusterConfig, node_id: str, data_dir: Path, seed: int = 0,
+          mutants: frozenset[str] = frozenset()) -> None:
     """Run one node until SIGTERM or SIGINT."""
     async def main() -> None:
-        await NodeServer(config, node_id, data_dir, seed).run()
+        await NodeServer(config, node_id, data_dir, seed, mutants).run()
 
     asyncio.run(main())
