@@ -323,9 +323,9 @@ def cluster(directory: Path, nodes: int, base_port: int, tick_ms: int, seconds: 
     the traces, 1 when one is violated, 2 when a node failed or the input is unusable.
     """
     import signal
-    import time
 
-    from raftref.net.cluster import prepare, run_for, start, stop
+    from checker.errors import TraceError
+    from raftref.net.cluster import check_traces, prepare, run_cluster
     from raftref.net.config import ConfigError, load_config
 
     if chaos and seconds is None:
@@ -341,57 +341,29 @@ def cluster(directory: Path, nodes: int, base_port: int, tick_ms: int, seconds: 
         raise KeyboardInterrupt  # SIGTERM stops the nodes as Ctrl-C does
 
     signal.signal(signal.SIGTERM, interrupted)
-    code = 0
-    if seconds is not None:
+    first = config.http[config.ids[0]]
+    if seconds is None:
+        click.echo(f"{len(config.ids)} nodes starting; try:\n"
+                   f"  curl -L -X PUT -d '\"world\"' http://{first}/kv/hello\n"
+                   f"  curl http://{first}/kv/hello\n  curl http://{first}/status\n"
+                   "Ctrl-C stops them and checks their traces", err=True)
+    else:
         click.echo(f"{len(config.ids)} nodes for {seconds:g} s, a client writing"
                    f"{', nodes killed and restarted' if chaos else ''}...", err=True)
-        try:
-            tally = run_for(path, config, seed, seconds, chaos, writes=True, mutants=mutants)
-        except KeyboardInterrupt:
-            sys.exit(2)
+    tally = run_cluster(path, config, seed, seconds, chaos, mutants)
+    if seconds is not None:
         click.echo(f"writes acknowledged {tally.writes_ok}, not {tally.writes_failed}; "
                    f"nodes killed {tally.kills}, restarted {tally.restarts}", err=True)
-        if tally.failed_nodes:
-            click.echo(f"error: node {', '.join(tally.failed_nodes)} stopped by itself",
-                       err=True)
-            code = 2
-    else:
-        processes = start(path, config.ids, seed, mutants)
-        first = config.ids[0]
-        click.echo(f"{len(processes)} nodes starting; try:\n"
-                   f"  curl -L -X PUT -d '\"world\"' http://{config.http[first]}/kv/hello\n"
-                   f"  curl http://{config.http[first]}/kv/hello\n"
-                   f"  curl http://{config.http[first]}/status\n"
-                   "Ctrl-C stops them and checks their traces", err=True)
-        try:
-            while all(p.poll() is None for p in processes.values()):
-                time.sleep(0.2)
-            failed = [n for n, p in processes.items() if p.poll() not in (None, 0)]
-            click.echo(f"error: node {', '.join(failed) or '?'} stopped; stopping the others",
-                       err=True)
-            code = 2
-        except KeyboardInterrupt:
-            pass
-        finally:
-            stop(processes)
+    code = 0
+    if tally.failed_nodes:
+        click.echo(f"error: node {', '.join(tally.failed_nodes)} stopped by itself", err=True)
+        code = 2
     if check:
-        code = max(code, _check_cluster(directory, config.ids))
+        try:
+            report = check_traces(directory, config.ids)
+        except TraceError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        click.echo(report.to_text())
+        code = max(code, 1 if report.violated else 0)
     sys.exit(code)
-
-
-def _check_cluster(directory: Path, ids: tuple[str, ...]) -> int:
-    """Check the nodes' traces together; print the report; 0 holds, 1 violated, 2 unusable."""
-    from checker import check_files
-    from checker.errors import TraceError
-
-    traces = [t for t in (directory / n / "trace.jsonl" for n in ids) if t.exists()]
-    if not traces:
-        click.echo("no traces to check", err=True)
-        return 2
-    try:
-        report = check_files(traces)
-    except TraceError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return 2
-    click.echo(report.to_text())
-    return 1 if report.violated else 0

@@ -304,3 +304,18 @@ def test_chaos_without_a_time_limit_is_refused(tmp_path: Path) -> None:
     proc = _cluster(tmp_path, "--chaos")
     assert proc.returncode == 2 and "--chaos needs --seconds" in proc.stderr
     assert not (tmp_path / "c").exists()
+
+
+def test_an_open_ended_cluster_stops_on_sigterm_and_checks_its_traces(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "raftref", "cluster", "--dir", str(tmp_path / "c"),
+         "--base-port", str(_free_base_port()), "--tick-ms", "20"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _until(lambda: all((tmp_path / "c" / n / "trace.jsonl").exists() for n in ("n1", "n2", "n3"))
+           or None, "three nodes start")
+    time.sleep(1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out + err
+    assert "all properties hold" in out and "checked" in out
+    assert "Traceback" not in err

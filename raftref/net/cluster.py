@@ -17,6 +17,9 @@ from pathlib import Path
 
 import orjson
 
+from checker import check_files
+from checker.errors import TraceError
+from checker.report import CheckReport
 from raftref.files import atomic_output
 from raftref.net.config import ClusterConfig, load_config, parse_config
 
@@ -117,25 +120,27 @@ def _put(url: str, value: int) -> bool:
     return False
 
 
-def run_for(path: Path, config: ClusterConfig, seed: int, seconds: float, chaos: bool,
-            writes: bool, mutants: tuple[str, ...] = ()) -> Tally:
-    """Run the cluster for ``seconds`` with a writing client (``writes``) and, with ``chaos``,
-    one node at a time killed (SIGKILL: no goodbye, only its disk survives) every 1-3 s and
-    restarted 0.5-2 s later; a majority of a cluster of 3 or more is always up. Seeded."""
+def run_cluster(path: Path, config: ClusterConfig, seed: int, seconds: float | None = None,
+                chaos: bool = False, mutants: tuple[str, ...] = ()) -> Tally:
+    """Run the cluster until Ctrl-C (or SIGTERM), or for ``seconds`` with a writing client.
+    With ``chaos`` (timed runs), one node at a time is killed (SIGKILL: no goodbye, only its
+    disk survives) every 1-3 s and restarted 0.5-2 s later, so a majority of a cluster of 3 or
+    more is always up. Seeded. A node that stops by itself ends the run (``failed_nodes``)."""
     rng = random.Random(f"cluster:{seed}")
     tally = Tally()
     processes = start(path, config.ids, seed, mutants)
     writer = Writer(config, random.Random(f"client:{seed}"), tally)
-    if writes:
+    if seconds is not None:
         writer.start()
     down: dict[str, float] = {}
     now = time.monotonic()
-    deadline, next_kill = now + seconds, now + rng.uniform(1, 3)
+    deadline = None if seconds is None else now + seconds
+    next_kill = now + rng.uniform(1, 3)
     try:
-        while (now := time.monotonic()) < deadline:
-            for node, proc in processes.items():
-                if node not in down and proc.poll() is not None:
-                    tally.failed_nodes.append(node)  # it stopped by itself
+        while deadline is None or time.monotonic() < deadline:
+            now = time.monotonic()
+            tally.failed_nodes = [n for n, p in processes.items()
+                                  if n not in down and p.poll() is not None]
             if tally.failed_nodes:
                 break
             if chaos and not down and now >= next_kill and len(config.ids) >= 3:
@@ -151,9 +156,19 @@ def run_for(path: Path, config: ClusterConfig, seed: int, seconds: float, chaos:
                     tally.restarts += 1
                     next_kill = now + rng.uniform(1, 3)
             time.sleep(0.05)
+    except KeyboardInterrupt:
+        pass  # the user ends the run; the nodes stop and their traces are checked
     finally:
         writer.done.set()
         if writer.is_alive():
             writer.join(10)  # its last write finishes before the nodes stop
         stop(processes)
     return tally
+
+
+def check_traces(directory: Path, ids: tuple[str, ...]) -> CheckReport:
+    """The nodes' traces, checked together (raises TraceError on unusable ones)."""
+    traces = [t for t in (directory / n / "trace.jsonl" for n in ids) if t.exists()]
+    if not traces:
+        raise TraceError(f"{directory}: no node has a trace.jsonl yet")
+    return check_files(traces)
