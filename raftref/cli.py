@@ -306,8 +306,8 @@ def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int,
               help="Run this long with a client writing keys, then stop (default: until "
               "Ctrl-C, no client).")
 @click.option("--chaos", is_flag=True,
-              help="With --seconds: kill a node (SIGKILL) every 1-3 s and restart it 0.5-2 s "
-              "later, one at a time.")
+              help="With --seconds: every 1-3 s kill a node (SIGKILL) or cut it off from the "
+              "others, and restart or heal it 0.5-2 s later, one at a time.")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="When the nodes have stopped, check their traces together.")
 @click.option("--seed", type=int, default=0, show_default=True,
@@ -349,11 +349,12 @@ def cluster(directory: Path, nodes: int, base_port: int, tick_ms: int, seconds: 
                    "Ctrl-C stops them and checks their traces", err=True)
     else:
         click.echo(f"{len(config.ids)} nodes for {seconds:g} s, a client writing"
-                   f"{', nodes killed and restarted' if chaos else ''}...", err=True)
+                   f"{', nodes killed and cut off' if chaos else ''}...", err=True)
     tally = run_cluster(path, config, seed, seconds, chaos, mutants)
     if seconds is not None:
         click.echo(f"writes acknowledged {tally.writes_ok}, not {tally.writes_failed}; "
-                   f"nodes killed {tally.kills}, restarted {tally.restarts}", err=True)
+                   f"nodes killed {tally.kills}, restarted {tally.restarts}, cut off "
+                   f"{tally.cuts}", err=True)
     code = 0
     if tally.failed_nodes:
         click.echo(f"error: node {', '.join(tally.failed_nodes)} stopped by itself", err=True)

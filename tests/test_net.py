@@ -280,15 +280,16 @@ def _cluster(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True, text=True, timeout=120)
 
 
-def test_a_timed_chaos_run_kills_and_restarts_nodes_and_its_traces_check_clean(
+def test_a_timed_chaos_run_kills_and_cuts_off_nodes_and_its_traces_check_clean(
         tmp_path: Path) -> None:
-    proc = _cluster(tmp_path, "--seconds", "6", "--chaos", "--seed", "1")
+    proc = _cluster(tmp_path, "--seconds", "8", "--chaos", "--seed", "1")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "all properties hold" in proc.stdout
     tally = proc.stderr.splitlines()[-1]
     kills = int(tally.split("nodes killed ")[1].split(",")[0])
+    cuts = int(tally.split("cut off ")[1])
     acknowledged = int(tally.split("writes acknowledged ")[1].split(",")[0])
-    assert kills >= 1 and acknowledged >= 10, tally
+    assert kills + cuts >= 2 and acknowledged >= 10, tally
     restarted = [t for t in (tmp_path / "c").glob("*/trace.jsonl") if b'"restart":true' in
                  t.read_bytes()]
     assert restarted
@@ -319,3 +320,25 @@ def test_an_open_ended_cluster_stops_on_sigterm_and_checks_its_traces(tmp_path: 
     assert proc.returncode == 0, out + err
     assert "all properties hold" in out and "checked" in out
     assert "Traceback" not in err
+
+
+def test_a_node_cut_off_hears_nothing_and_is_heard_by_no_one_until_healed(
+        tmp_path: Path) -> None:
+    path, urls = _cluster_file(tmp_path)
+    ids = ("n1", "n2", "n3")
+    processes = start(path, ids, seed=0)
+    try:
+        first = _until(lambda: _leader(urls, list(ids)), "a leader is elected")
+        assert _http("PUT", f"{urls[first]}/fault/cut", ["n9"])[0] == 400
+        status, body = _http("PUT", f"{urls[first]}/fault/cut", [n for n in ids if n != first])
+        assert (status, len(body["cut"])) == (200, 2)
+        rest = [n for n in ids if n != first]
+        second = _until(lambda: _leader(urls, rest), "the other two elect a leader")
+        term = _http("GET", f"{urls[second]}/status")[1]["term"]
+        assert _http("GET", f"{urls[first]}/status")[1]["term"] < term  # heard nothing
+        assert _http("DELETE", f"{urls[first]}/fault/cut")[1] == {"cut": []}
+        _until(lambda: _http("GET", f"{urls[first]}/status")[1]["term"] >= term or None,
+               "the healed node learns the newer term")
+    finally:
+        stop(processes)
+    assert check_files([tmp_path / n / "trace.jsonl" for n in ids]).violated == []

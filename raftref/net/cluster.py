@@ -78,6 +78,7 @@ class Tally:
 
     kills: int = 0
     restarts: int = 0
+    cuts: int = 0
     writes_ok: int = 0
     writes_failed: int = 0
     failed_nodes: list[str] = field(default_factory=list)
@@ -123,38 +124,48 @@ def _put(url: str, value: int) -> bool:
 def run_cluster(path: Path, config: ClusterConfig, seed: int, seconds: float | None = None,
                 chaos: bool = False, mutants: tuple[str, ...] = ()) -> Tally:
     """Run the cluster until Ctrl-C (or SIGTERM), or for ``seconds`` with a writing client.
-    With ``chaos`` (timed runs), one node at a time is killed (SIGKILL: no goodbye, only its
-    disk survives) every 1-3 s and restarted 0.5-2 s later, so a majority of a cluster of 3 or
-    more is always up. Seeded. A node that stops by itself ends the run (``failed_nodes``)."""
+    With ``chaos`` (timed runs), every 1-3 s one node is killed (SIGKILL: no goodbye, only its
+    disk survives) or cut off from the others (PUT /fault/cut), and restarted or healed
+    0.5-2 s later; one node at a time, so a majority of a cluster of 3 or more is always up.
+    Seeded. A node that stops by itself ends the run (``failed_nodes``)."""
     rng = random.Random(f"cluster:{seed}")
     tally = Tally()
     processes = start(path, config.ids, seed, mutants)
     writer = Writer(config, random.Random(f"client:{seed}"), tally)
     if seconds is not None:
         writer.start()
-    down: dict[str, float] = {}
+    down: dict[str, tuple[float, str]] = {}  # node -> when it comes back, and from what
     now = time.monotonic()
     deadline = None if seconds is None else now + seconds
-    next_kill = now + rng.uniform(1, 3)
+    next_fault = now + rng.uniform(1, 3)
     try:
         while deadline is None or time.monotonic() < deadline:
             now = time.monotonic()
             tally.failed_nodes = [n for n, p in processes.items()
-                                  if n not in down and p.poll() is not None]
+                                  if down.get(n, (0, ""))[1] != "kill" and p.poll() is not None]
             if tally.failed_nodes:
                 break
-            if chaos and not down and now >= next_kill and len(config.ids) >= 3:
-                victim = rng.choice(config.ids)
-                processes[victim].kill()
-                processes[victim].wait()
-                down[victim] = now + rng.uniform(0.5, 2)
-                tally.kills += 1
-            for node, back in list(down.items()):
+            if chaos and not down and now >= next_fault and len(config.ids) >= 3:
+                victim, fault = rng.choice(config.ids), rng.choice(("kill", "cut"))
+                if fault == "kill":
+                    processes[victim].kill()
+                    processes[victim].wait()
+                    tally.kills += 1
+                else:
+                    others = [n for n in config.ids if n != victim]
+                    if not _request("PUT", config, victim, "/fault/cut", others):
+                        continue  # not listening yet: try again at the next turn
+                    tally.cuts += 1
+                down[victim] = (now + rng.uniform(0.5, 2), fault)
+            for node, (back, fault) in list(down.items()):
                 if now >= back:
-                    processes.update(start(path, (node,), seed, mutants))
+                    if fault == "kill":
+                        processes.update(start(path, (node,), seed, mutants))
+                        tally.restarts += 1
+                    elif not _request("DELETE", config, node, "/fault/cut"):
+                        continue
                     del down[node]
-                    tally.restarts += 1
-                    next_kill = now + rng.uniform(1, 3)
+                    next_fault = now + rng.uniform(1, 3)
             time.sleep(0.05)
     except KeyboardInterrupt:
         pass  # the user ends the run; the nodes stop and their traces are checked
@@ -164,6 +175,18 @@ def run_cluster(path: Path, config: ClusterConfig, seed: int, seconds: float | N
             writer.join(10)  # its last write finishes before the nodes stop
         stop(processes)
     return tally
+
+
+def _request(method: str, config: ClusterConfig, node: str, path: str,
+             body: object = None) -> bool:
+    data = None if body is None else orjson.dumps(body)
+    request = urllib.request.Request(f"http://{config.http[node]}{path}", data=data,
+                                     method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 def check_traces(directory: Path, ids: tuple[str, ...]) -> CheckReport:

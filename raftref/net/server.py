@@ -66,6 +66,9 @@ class NodeServer:
         self._waiting: dict[int, tuple[int, asyncio.Future[bool]]] = {}
         self._stop = asyncio.Event()
         self._failure: BaseException | None = None
+        # Fault injection (PUT /fault/cut): peers this node neither sends to nor hears from,
+        # a partition as the simulator makes one; the messages are lost as on a real network.
+        self.cut: set[str] = set()
         self._perform(self.node.take_ready())
 
     # ------------------------------------------------------------------ performing effects
@@ -99,7 +102,7 @@ class NodeServer:
 
     def _send(self, msg: Message) -> None:
         writer = self._peers.get(msg.dst)
-        if writer is None or writer.is_closing():
+        if writer is None or writer.is_closing() or msg.dst in self.cut:
             return  # peer unreachable: lost, as on any network
         if writer.transport.get_write_buffer_size() > MAX_BACKLOG:
             return
@@ -187,7 +190,7 @@ class NodeServer:
             msg = message_from_json(orjson.loads(line))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             return None
-        if msg.dst != self.id or msg.src not in self._peers:
+        if msg.dst != self.id or msg.src not in self._peers or msg.src in self.cut:
             return None
         return msg
 
@@ -202,8 +205,10 @@ class NodeServer:
     async def _http(self, request: Request) -> Response:
         if request.path == "/status" and request.method == "GET":
             return Response(200, self.status())
+        if request.path == "/fault/cut":
+            return self._fault_cut(request)
         if not request.path.startswith("/kv/") or len(request.path) == 4:
-            return Response(404, {"error": "paths: /status, /kv/<key>"})
+            return Response(404, {"error": "paths: /status, /kv/<key>, /fault/cut"})
         key = request.path[4:]
         if request.method == "GET":
             # A read from this node's state machine: it may be stale (linearizable reads,
@@ -222,6 +227,24 @@ class NodeServer:
         if request.method == "DELETE":
             return await self._write({"op": "delete", "key": key}, request)
         return Response(405, {"error": f"method {request.method} not allowed"})
+
+    def _fault_cut(self, request: Request) -> Response:
+        """PUT a JSON list of peer ids: cut this node off from them (both ways); DELETE: heal.
+        For fault injection (raftref cluster --chaos), not for clients."""
+        if request.method == "DELETE":
+            self.cut = set()
+        elif request.method == "PUT":
+            try:
+                peers = orjson.loads(request.body)
+            except orjson.JSONDecodeError as exc:
+                return Response(400, {"error": f"the body must be a JSON list of node ids: {exc}"})
+            if not isinstance(peers, list) or not set(peers) <= set(self._peers):
+                return Response(400, {"error": f"the body must be a JSON list of peers of "
+                                               f"{self.id}: {', '.join(self._peers)}"})
+            self.cut = set(peers)
+        elif request.method != "GET":
+            return Response(405, {"error": f"method {request.method} not allowed"})
+        return Response(200, {"cut": sorted(self.cut)})
 
     async def _write(self, command: dict[str, Any], request: Request) -> Response:
         """Propose ``command``; answer when this node has applied it (so it is committed), or
