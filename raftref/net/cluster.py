@@ -99,26 +99,10 @@ class Writer(threading.Thread):
         while not self.done.wait(self.interval):
             i += 1
             node = self.rng.choice(self.config.ids)
-            url = f"http://{self.config.http[node]}/kv/w{i}"
-            if _put(url, i):
+            if _request("PUT", f"http://{self.config.http[node]}/kv/w{i}", i):
                 self.tally.writes_ok += 1
             else:
                 self.tally.writes_failed += 1
-
-
-def _put(url: str, value: int) -> bool:
-    for _ in range(2):
-        request = urllib.request.Request(url, data=str(value).encode(), method="PUT")
-        try:
-            with urllib.request.urlopen(request, timeout=6) as response:
-                return response.status == 200
-        except urllib.error.HTTPError as exc:
-            if exc.code != 307 or not exc.headers.get("Location"):
-                return False
-            url = exc.headers["Location"]
-        except OSError:
-            return False  # the node is down, or did not answer in time
-    return False
 
 
 def run_cluster(path: Path, config: ClusterConfig, seed: int, seconds: float | None = None,
@@ -153,7 +137,8 @@ def run_cluster(path: Path, config: ClusterConfig, seed: int, seconds: float | N
                     tally.kills += 1
                 else:
                     others = [n for n in config.ids if n != victim]
-                    if not _request("PUT", config, victim, "/fault/cut", others):
+                    if not _request("PUT", f"http://{config.http[victim]}/fault/cut",
+                                    others):
                         continue  # not listening yet: try again at the next turn
                     tally.cuts += 1
                 down[victim] = (now + rng.uniform(0.5, 2), fault)
@@ -162,7 +147,7 @@ def run_cluster(path: Path, config: ClusterConfig, seed: int, seconds: float | N
                     if fault == "kill":
                         processes.update(start(path, (node,), seed, mutants))
                         tally.restarts += 1
-                    elif not _request("DELETE", config, node, "/fault/cut"):
+                    elif not _request("DELETE", f"http://{config.http[node]}/fault/cut"):
                         continue
                     del down[node]
                     next_fault = now + rng.uniform(1, 3)
@@ -177,16 +162,22 @@ def run_cluster(path: Path, config: ClusterConfig, seed: int, seconds: float | N
     return tally
 
 
-def _request(method: str, config: ClusterConfig, node: str, path: str,
-             body: object = None) -> bool:
+def _request(method: str, url: str, body: object = None) -> bool:
+    """Whether an HTTP request to a node was answered 200, following one redirect to the
+    leader (§8); False when the node is down or does not answer in time."""
     data = None if body is None else orjson.dumps(body)
-    request = urllib.request.Request(f"http://{config.http[node]}{path}", data=data,
-                                     method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status == 200
-    except OSError:
-        return False
+    for _ in range(2):
+        try:
+            request = urllib.request.Request(url, data=data, method=method)
+            with urllib.request.urlopen(request, timeout=6) as response:
+                return response.status == 200
+        except urllib.error.HTTPError as exc:
+            if exc.code != 307 or not exc.headers.get("Location"):
+                return False
+            url = exc.headers["Location"]
+        except OSError:
+            return False
+    return False
 
 
 def check_traces(directory: Path, ids: tuple[str, ...]) -> CheckReport:
