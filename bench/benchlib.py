@@ -8,8 +8,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from raftref.schedule import generate_schedule
-from raftref.sim import Simulation
+from raftref.sim.schedule import generate_schedule
+from raftref.sim.simulator import Simulation
 
 
 def simulate_at_least(path: Path, events: int, workload: bool = True) -> int:

@@ -1,12 +1,13 @@
 """Benchmark: how fast the fuzzer finds each mutant of the bug zoo, against a random baseline.
 
 For each mutant and each seed:
-  - fuzz: a Hypothesis campaign (raftref.fuzz.hunt, without shrinking) until the first violation
+  - fuzz: a Hypothesis campaign (raftref.search.fuzz.hunt, without shrinking) until the first
+  violation
     of a property the mutant is expected to break: examples and seconds;
   - baseline, in the same run: uniformly random schedules (the simulator's default fault mix,
     one fresh seed per example) with the same budget and no shrinking;
   - then, once per mutant (seed 1), the fuzz campaign with all of its shrinking (Hypothesis,
-    raftref/shorten.py, the second search of raftref/rehunt.py), for the size of the
+    raftref/search/shorten.py, the second search of raftref/search/rehunt.py), for the size of the
     counterexample: schedule steps (the schedule's entries: timed faults + message faults),
     simulator steps (every tick, delivery, client request and fault the run takes) and trace
     events.
@@ -22,9 +23,9 @@ import argparse
 import statistics
 import time
 
-from raftref.fuzz import hunt, judge
 from raftref.mutants import EXPECTED, MUTANTS
-from raftref.schedule import generate_schedule
+from raftref.search.fuzz import hunt, judge
+from raftref.sim.schedule import generate_schedule
 
 # The generator each mutant is hunted with (as in tests/test_fuzz.py).
 GENERATOR = {"stale-reply-match": "stale-acks"}

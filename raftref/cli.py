@@ -15,11 +15,11 @@ import orjson
 
 from checker.store import DEFAULT_DB, StoreError
 from raftref import __version__
-from raftref.faults import GENERATORS
 from raftref.files import atomic_output, same_file
 from raftref.mutants import MUTANTS
-from raftref.schedule import Schedule, ScheduleError, generate_schedule
-from raftref.sim import SimResult, run_schedule
+from raftref.search.strategies import GENERATORS
+from raftref.sim.schedule import Schedule, ScheduleError, generate_schedule
+from raftref.sim.simulator import SimResult, run_schedule
 
 
 class UsageFailure(click.ClickException):
@@ -191,7 +191,7 @@ _register_checker_commands()
 @click.option("--steps", type=click.IntRange(100), default=3000, show_default=True,
               help="Simulator steps per schedule.")
 @click.option("--generator", type=click.Choice(list(GENERATORS)), default="random",
-              show_default=True, help="How schedules are built (see raftref/faults.py).")
+              show_default=True, help="How schedules are built (see raftref/search/strategies.py).")
 @click.option("--shrink-seconds", type=click.FloatRange(min=0), default=120, show_default=True,
               help="Time allowed for shrinking a failure; then the smallest one so far is kept.")
 @click.option("--target", type=click.Choice(["raftref", "pysyncobj"]), default="raftref",
@@ -208,8 +208,8 @@ def fuzz(nodes: str | None, examples: int | None, seconds: float | None, mutant:
     Exit code 1 if a property is violated (the shrunk schedule, its trace and the report are
     saved under --out), 0 if none was.
     """
-    from raftref.campaign import FuzzOptions, console, fuzz_table
-    from raftref.campaign import fuzz as run_fuzz
+    from raftref.search.campaign import FuzzOptions, console, fuzz_table
+    from raftref.search.campaign import fuzz as run_fuzz
 
     if examples is not None and seconds is not None:
         raise UsageFailure("give --examples or --seconds, not both")
@@ -248,7 +248,7 @@ def fuzz(nodes: str | None, examples: int | None, seconds: float | None, mutant:
               show_default=True, help="The trace store every run is recorded in.")
 def demo(out_dir: Path, runs: int, steps: int, mutant: str, db_path: Path) -> None:
     """A checked, fault-injected simulation campaign with a report (what 'make demo' runs)."""
-    from raftref.campaign import demo as run_demo
+    from raftref.search.campaign import demo as run_demo
 
     try:
         code = run_demo(out_dir, runs, steps, mutant, db_path)

@@ -16,7 +16,7 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
-from raftref.messages import (
+from raftref.protocol.messages import (
     AppendEntries,
     AppendEntriesResponse,
     Entry,
@@ -24,7 +24,7 @@ from raftref.messages import (
     RequestVote,
     RequestVoteResponse,
 )
-from raftref.node import LEADER, Node, NodeConfig, PersistentState, Ready
+from raftref.protocol.node import LEADER, Node, NodeConfig, PersistentState, Ready
 
 TIMEOUT = 10
 HEARTBEAT = 2
@@ -231,5 +231,5 @@ def elected(node_id: str = "s1", cluster: Iterable[str] | None = None, *, term: 
 
 
 def put(key: str, value: object) -> dict[str, object]:
-    """A key-value store command (raftref/kv.py)."""
+    """A key-value store command (raftref/protocol/kv.py)."""
     return {"op": "put", "key": key, "value": value}

@@ -9,9 +9,9 @@ import orjson
 import pytest
 
 from checker import check_files
-from raftref.fuzz import judge
 from raftref.mutants import EXPECTED
-from raftref.schedule import Schedule
+from raftref.search.fuzz import judge
+from raftref.sim.schedule import Schedule
 
 from .conftest import ROOT
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import pytest
 
-from raftref.messages import (
+from raftref.protocol.messages import (
     AppendEntries,
     AppendEntriesResponse,
     RequestVote,
     RequestVoteResponse,
 )
-from raftref.node import CANDIDATE, FOLLOWER, LEADER
+from raftref.protocol.node import CANDIDATE, FOLLOWER, LEADER
 
 from .raft_harness import (
     TIMEOUT,

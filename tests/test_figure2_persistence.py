@@ -9,14 +9,14 @@ message relies on is in the persist write of the Ready that carries the message.
 
 from __future__ import annotations
 
-from raftref.messages import (
+from raftref.protocol.messages import (
     AppendEntries,
     AppendEntriesResponse,
     Message,
     RequestVote,
     RequestVoteResponse,
 )
-from raftref.node import CANDIDATE, FOLLOWER, LEADER, PersistentState
+from raftref.protocol.node import CANDIDATE, FOLLOWER, LEADER, PersistentState
 
 from .raft_harness import (
     HEARTBEAT,

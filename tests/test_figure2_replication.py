@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from raftref.messages import AppendEntries, Entry
-from raftref.node import CANDIDATE, FOLLOWER, LEADER, Node
+from raftref.protocol.messages import AppendEntries, Entry
+from raftref.protocol.node import CANDIDATE, FOLLOWER, LEADER, Node
 
 from .raft_harness import (
     HEARTBEAT,

@@ -7,8 +7,8 @@ figures leave out; the terms and who holds what are the figures'.
 
 from __future__ import annotations
 
-from raftref.messages import AppendEntries, Entry
-from raftref.node import CANDIDATE, LEADER, NodeConfig, PersistentState
+from raftref.protocol.messages import AppendEntries, Entry
+from raftref.protocol.node import CANDIDATE, LEADER, NodeConfig, PersistentState
 
 from .raft_harness import HEARTBEAT, TIMEOUT, Cluster, log_of, names, terms
 

@@ -17,18 +17,18 @@ import pytest
 from click.testing import CliRunner
 
 from raftref.cli import main
-from raftref.fuzz import hunt, judge, save_finding
 from raftref.mutants import EXPECTED, MUTANTS
-from raftref.schedule import Schedule
+from raftref.search.fuzz import hunt, judge, save_finding
+from raftref.sim.schedule import Schedule
 
 # (mutant, generator, seed, examples): a fixed-seed campaign that finds each mutant. The
-# generator is the one whose faults reach that bug (see raftref/faults.py). Why seed 1 for
-# all: it is the seed the corpus in traces/counterexamples/ was made with, so these campaigns
+# generator is the one whose faults reach that bug (see raftref/search/strategies.py). Why seed 1
+# for all: it is the seed the corpus in traces/counterexamples/ was made with, so these campaigns
 # re-find what the corpus holds. A fixed seed fixes Hypothesis' draws only for a given
-# Hypothesis version and a given raftref/faults.py (which modules are imported no longer
-# matters: raftref.reproducible.no_local_constants); with seed 1, Hypothesis 6.170, each mutant is
-# found after 1 example except figure8 and unpersisted-vote (8) and stale-reply-match (36), so
-# each budget leaves room for a change of draw order to cost more examples, not a failure.
+# Hypothesis version and a given raftref/search/strategies.py (which modules are imported no longer
+# matters: raftref.search.reproducible.no_local_constants); with seed 1, Hypothesis 6.170, each
+# mutant is found after 1 example except figure8 and unpersisted-vote (8) and stale-reply-match
+# (36), so each budget leaves room for a change of draw order to cost more examples, not a failure.
 CAMPAIGNS = [
     ("figure8", "random", 1, 300),
     ("vote-no-log-check", "random", 1, 100),
@@ -136,7 +136,7 @@ def test_fuzz_rejects_examples_and_seconds_together() -> None:
 
 
 def test_fuzz_with_two_workers_merges_their_results(tmp_path: Path) -> None:
-    from raftref.campaign import FuzzOptions, fuzz
+    from raftref.search.campaign import FuzzOptions, fuzz
 
     options = FuzzOptions(examples=4, workers=2, steps=600, out_dir=tmp_path)
     results, findings = fuzz(options)
@@ -146,13 +146,13 @@ def test_fuzz_with_two_workers_merges_their_results(tmp_path: Path) -> None:
 
 
 # Runs a 12-example campaign (reference node, seed 1, 300 steps) and prints a digest of every
-# schedule it ran, either through hunt() from a bare script or through raftref.campaign.fuzz
+# schedule it ran, either through hunt() from a bare script or through raftref.search.campaign.fuzz
 # with the CLI imported (what `raftref fuzz` runs).
 _DRAWS = """
 import hashlib, sys
 from pathlib import Path
 import orjson
-import raftref.fuzz as F
+import raftref.search.fuzz as F
 drawn, judge = [], F.judge
 def recording(schedule, target="raftref"):
     drawn.append(hashlib.sha256(orjson.dumps(schedule.to_json())).hexdigest()[:12])
@@ -160,7 +160,7 @@ def recording(schedule, target="raftref"):
 F.judge = recording
 if sys.argv[1] == "cli":
     import raftref.cli
-    from raftref.campaign import FuzzOptions, fuzz
+    from raftref.search.campaign import FuzzOptions, fuzz
     fuzz(FuzzOptions(examples=12, seed=1, steps=300, out_dir=Path(sys.argv[2])))
 else:
     F.hunt(seed=1, examples=12, steps=300)
@@ -172,8 +172,8 @@ def test_a_campaign_draws_the_same_schedules_from_a_script_and_from_the_cli(
         tmp_path: Path) -> None:
     # Hypothesis draws now and then a constant from the source of whichever project modules
     # are imported; the CLI imports more of them than a script calling hunt(), so the same
-    # seed used to run different schedules (raftref.reproducible.no_local_constants). Without that
-    # guard these two lists part at the 8th schedule.
+    # seed used to run different schedules (raftref.search.reproducible.no_local_constants). Without
+    # that guard these two lists part at the 8th schedule.
     def draws(entry: str) -> list[str]:
         proc = subprocess.run([sys.executable, "-c", _DRAWS, entry, str(tmp_path)],
                               capture_output=True, text=True, timeout=120, check=True)

@@ -23,7 +23,11 @@ import orjson
 import pytest
 
 from checker import check_files
-from raftref.messages import (
+from raftref.net.cluster import start, stop
+from raftref.net.config import ConfigError, load_config, parse_config
+from raftref.net.server import NodeServer
+from raftref.net.storage import DiskState, StorageError, open_trace
+from raftref.protocol.messages import (
     AppendEntries,
     AppendEntriesResponse,
     Entry,
@@ -31,11 +35,7 @@ from raftref.messages import (
     RequestVoteResponse,
     message_from_json,
 )
-from raftref.net.cluster import start, stop
-from raftref.net.config import ConfigError, load_config, parse_config
-from raftref.net.server import NodeServer
-from raftref.net.storage import DiskState, StorageError, open_trace
-from raftref.node import PersistentState
+from raftref.protocol.node import PersistentState
 from raftref.trace import header
 
 T = TypeVar("T")

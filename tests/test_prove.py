@@ -25,8 +25,8 @@ from checker.proof.mutants import MUTANTS, NOT_MODELLED
 from checker.proof.ops import CONCRETE, SYMBOLIC
 from checker.proof.prove import prove
 from raftref.mutants import MUTANTS as ZOO
-from raftref.schedule import generate_schedule
-from raftref.sim import run_schedule
+from raftref.sim.schedule import generate_schedule
+from raftref.sim.simulator import run_schedule
 
 
 def test_inv_is_inductive_for_three_servers_at_the_default_bounds() -> None:

@@ -19,7 +19,7 @@ from checker import check_lines
 from checker.schema import load_schema
 from raftref.cli import main
 from raftref.harness.pysyncobj import run_pysyncobj
-from raftref.schedule import generate_schedule
+from raftref.sim.schedule import generate_schedule
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,5 +1,5 @@
-"""The second search for a shorter counterexample (raftref/rehunt.py): schedules moved into a fast
-regime stay well formed and replayable, what the search returns is shorter than its bound and
+"""The second search for a shorter counterexample (raftref/search/rehunt.py): schedules moved into a
+fast regime stay well formed and replayable, what the search returns is shorter than its bound and
 violates a wanted property exactly from its last step, the seed decides the draws, the budget
 is respected, and a campaign ends with a shorter counterexample than shortening alone gives."""
 
@@ -10,12 +10,12 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from raftref.faults import GENERATORS, schedules
-from raftref.fuzz import _rehunt_and_shorten, hunt, judge
 from raftref.mutants import EXPECTED
-from raftref.rehunt import REGIMES, Regime, in_regime, rehunt
-from raftref.schedule import Schedule
-from raftref.shorten import Budget, Shortener
+from raftref.search.fuzz import _rehunt_and_shorten, hunt, judge
+from raftref.search.rehunt import REGIMES, Regime, in_regime, rehunt
+from raftref.search.shorten import Budget, Shortener
+from raftref.search.strategies import GENERATORS, schedules
+from raftref.sim.schedule import Schedule
 from tests.test_shorten import _well_formed
 
 WANT = EXPECTED["commit-past-new-entries"]

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from checker import check_files
 from checker.report_html import build, write_html_report
 from raftref.cli import main
-from raftref.schedule import generate_schedule
-from raftref.sim import run_schedule
+from raftref.sim.schedule import generate_schedule
+from raftref.sim.simulator import run_schedule
 
 from .conftest import ROOT
 

@@ -1,13 +1,20 @@
-"""Shortening a counterexample after Hypothesis (raftref/shorten.py): every change keeps the run
-failing, faults keep their pairs in order, the budget is respected, and the run is cut at the
+"""Shortening a counterexample after Hypothesis (raftref/search/shorten.py): every change keeps the
+run failing, faults keep their pairs in order, the budget is respected, and the run is cut at the
 violation."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from raftref.schedule import RELIABLE, Fault, MessageFault, Schedule
-from raftref.shorten import Budget, Shortener, _all_candidates, _candidates, _faster, scaled_faults
+from raftref.search.shorten import (
+    Budget,
+    Shortener,
+    _all_candidates,
+    _candidates,
+    _faster,
+    scaled_faults,
+)
+from raftref.sim.schedule import RELIABLE, Fault, MessageFault, Schedule
 
 SCHEDULE = Schedule(seed=3, nodes=3, steps=3000, faults=(
     Fault(100, "crash", "n1"), Fault(150, "restart", "n1"),

@@ -10,14 +10,14 @@ import orjson
 import pytest
 from jsonschema import Draft202012Validator
 
-from raftref.schedule import (
+from raftref.sim.schedule import (
     Fault,
     NetworkProfile,
     Schedule,
     ScheduleError,
     generate_schedule,
 )
-from raftref.sim import Simulation, run_schedule
+from raftref.sim.simulator import Simulation, run_schedule
 
 from .conftest import ROOT
 

@@ -14,8 +14,8 @@ from checker import check_files
 from checker.store import INDEXES, StoreError, connect, ingest, record_report
 from checker.store_summary import summarize
 from raftref.cli import main
-from raftref.schedule import generate_schedule
-from raftref.sim import SimResult, run_schedule
+from raftref.sim.schedule import generate_schedule
+from raftref.sim.simulator import SimResult, run_schedule
 
 from .conftest import ROOT
 

@@ -1,6 +1,6 @@
 """A deterministic harness for PySyncObj: real, unmodified ``SyncObj`` nodes in one process,
-driven by the simulator's schedule (raftref/schedule.py) and network (raftref/sim.py,
-:func:`~raftref.sim.plan_delivery`), observed into a raft-trace.
+driven by the simulator's schedule (raftref/sim/schedule.py) and network (raftref/sim/simulator.py,
+:func:`~raftref.sim.simulator.plan_delivery`), observed into a raft-trace.
 
 - **Transport.** :class:`SimTransport` is a PySyncObj ``Transport`` (its public extension
   point): ``send`` hands each message to the harness, which writes it to the trace and lets
@@ -39,8 +39,8 @@ from pysyncobj.version import VERSION
 
 from raftref.harness.clock import TICK_SECONDS, VirtualClock, patched
 from raftref.harness.pysyncobj_observer import Observer
-from raftref.schedule import Fault, Schedule
-from raftref.sim import SimResult, plan_delivery
+from raftref.sim.schedule import Fault, Schedule
+from raftref.sim.simulator import SimResult, plan_delivery
 from raftref.trace import TraceWriter, header
 
 TICK, DELIVER, FAULT, CLIENT = 0, 1, 2, 3

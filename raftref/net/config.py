@@ -5,8 +5,8 @@ timing every node uses. One JSON object, shared by every process of the cluster:
      "tick_ms": 50, "election_timeout_min": 10, "election_timeout_max": 20,
      "heartbeat_interval": 2}
 
-Timing is in ticks, as for the simulator (raftref.node.NodeConfig); ``tick_ms`` says how long a
-tick is here. Only ``nodes`` is required.
+Timing is in ticks, as for the simulator (raftref.protocol.node.NodeConfig); ``tick_ms`` says how
+long a tick is here. Only ``nodes`` is required.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from raftref.node import NodeConfig
+from raftref.protocol.node import NodeConfig
 
 
 class ConfigError(ValueError):

@@ -1,8 +1,8 @@
 """One node of the networked mode: the reference node driven by real time, TCP and a disk.
 
-The node itself (raftref/node.py) stays the pure state machine the simulator runs; this driver
-does what the simulator does in its place (compare raftref/sim.py): it ticks the node every
-``tick_ms`` milliseconds, hands it each message that arrives from a peer, performs each
+The node itself (raftref/protocol/node.py) stays the pure state machine the simulator runs; this
+driver does what the simulator does in its place (compare raftref/sim/simulator.py): it ticks the
+node every ``tick_ms`` milliseconds, hands it each message that arrives from a peer, performs each
 ``Ready`` in the order Figure 2 requires (persist, then send, then answer clients for what was
 applied), and appends every event to the node's own trace file (``clock: per-process``; the
 checker merges the files of a cluster by send/receive pairs).
@@ -26,11 +26,11 @@ from typing import Any
 
 import orjson
 
-from raftref.messages import Message, message_from_json
 from raftref.net.config import ClusterConfig
 from raftref.net.http import Request, Response, serve_http
 from raftref.net.storage import DiskState, open_trace
-from raftref.node import LEADER, Node, Ready
+from raftref.protocol.messages import Message, message_from_json
+from raftref.protocol.node import LEADER, Node, Ready
 from raftref.trace import header
 
 MAX_LINE = 16 << 20  # one peer message (an AppendEntries of many entries)

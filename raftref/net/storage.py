@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from raftref.messages import Entry
-from raftref.node import PersistentState
+from raftref.protocol.messages import Entry
+from raftref.protocol.node import PersistentState
 from raftref.trace import TraceWriter
 
 

@@ -22,8 +22,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from checker.store import DEFAULT_DB, ingest
-from raftref.fuzz import Finding, HuntResult, hunt, save_finding
-from raftref.schedule import generate_schedule
+from raftref.search.fuzz import Finding, HuntResult, hunt, save_finding
+from raftref.sim.schedule import generate_schedule
 
 # Reports go to stderr; when that is not a terminal (CI logs, make), use a width that fits the
 # tables instead of rich's 80-column default.
@@ -159,7 +159,7 @@ def demo(out_dir: Path, runs: int, steps: int, mutant: str = "figure8",
     every run and the counterexample go into the trace store at ``db_path``.
     Returns the exit code: 0 when every correct run passes and the mutant is caught."""
     from raftref.files import atomic_output
-    from raftref.sim import run_schedule
+    from raftref.sim.simulator import run_schedule
 
     out_dir.mkdir(parents=True, exist_ok=True)
     table = Table(title=f"raftref demo: {runs} fault-injected runs of the reference node, "

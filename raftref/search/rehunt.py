@@ -1,6 +1,6 @@
 """A second search, in a fast regime, for a shorter counterexample than the one found.
 
-Shrinking and shortening (raftref/shorten.py) only simplify the run that was found. Some runs
+Shrinking and shortening (raftref/search/shorten.py) only simplify the run that was found. Some runs
 do not get much shorter that way: at the default timing (election timeouts of 10-20 ticks,
 network delays of 1-4) a violation that needs three elections takes hundreds of steps, and
 making the timing of *that* run faster changes every later random draw (which node times out
@@ -29,10 +29,10 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 
-from raftref.faults import schedules
-from raftref.reproducible import no_local_constants
-from raftref.schedule import TIMING_DEFAULTS, Schedule
-from raftref.shorten import Budget, BudgetSpent, Shortener, scaled_faults
+from raftref.search.reproducible import no_local_constants
+from raftref.search.shorten import Budget, BudgetSpent, Shortener, scaled_faults
+from raftref.search.strategies import schedules
+from raftref.sim.schedule import TIMING_DEFAULTS, Schedule
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,8 @@ class Regime:
     delay_max: int
 
 
-# Both are the fastest timing that shortening tries (raftref.shorten.FASTEST) or one heartbeat
-# slower (fewer deliveries per tick), with one-tick delays; which suits a bug differs.
+# Both are the fastest timing that shortening tries (raftref.search.shorten.FASTEST) or one
+# heartbeat slower (fewer deliveries per tick), with one-tick delays; which suits a bug differs.
 REGIMES = (Regime(3, 6, 2, 1), Regime(3, 6, 1, 1))
 
 
@@ -91,7 +91,7 @@ def rehunt(*, want: frozenset[str] | None, bound: int, budget: Budget, seed: int
            mutants: tuple[str, ...] = ()) -> Schedule | None:
     """The first schedule found that violates a wanted property (any, when ``want`` is None)
     in fewer than ``bound`` simulator steps, cut at its violation; None when the budget runs
-    out first. Draws come from ``generator`` (raftref/faults.py), each in one of the
+    out first. Draws come from ``generator`` (raftref/search/strategies.py), each in one of the
     :data:`REGIMES`, reproducibly from ``seed`` and ``attempt`` (the campaign's seed; a new
     attempt, other draws)."""
     judge = Shortener(want, budget)
@@ -117,7 +117,7 @@ def rehunt(*, want: frozenset[str] | None, bound: int, budget: Budget, seed: int
 
     # Generation only: the first shorter violation ends the search (it is shortened next,
     # which is cheaper than Hypothesis' shrinker on these short runs), or the budget does.
-    # Settings pinned as in raftref.fuzz.hunt, and no_local_constants, so the seed alone
+    # Settings pinned as in raftref.search.fuzz.hunt, and no_local_constants, so the seed alone
     # decides the draws.
     config = settings(max_examples=DRAWS_PER_ATTEMPT, database=None, deadline=None,
                       phases=[Phase.generate], suppress_health_check=list(HealthCheck),

@@ -2,8 +2,8 @@
 Hypothesis shrinks a failing schedule to a minimal counterexample.
 
 ``hunt`` is one campaign in one process; ``raftref fuzz`` runs several in worker processes (see
-``raftref/campaign.py``). Judging goes through the public checker API only, exactly as it would
-for any other implementation's trace.
+``raftref/search/campaign.py``). Judging goes through the public checker API only, exactly as it
+would for any other implementation's trace.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from hypothesis.errors import NoSuchExample, Unsatisfiable
 from checker import check_files, check_lines
 from checker.report import CheckReport
 from checker.report_html.render import write_html_report
-from raftref.faults import schedules
 from raftref.files import atomic_output
 from raftref.mutants import EXPECTED, check_mutants
-from raftref.rehunt import rehunt
-from raftref.reproducible import no_local_constants
-from raftref.schedule import Schedule
-from raftref.shorten import Budget, Shortener
-from raftref.sim import run_schedule
+from raftref.search.rehunt import rehunt
+from raftref.search.reproducible import no_local_constants
+from raftref.search.shorten import Budget, Shortener
+from raftref.search.strategies import schedules
+from raftref.sim.schedule import Schedule
+from raftref.sim.simulator import run_schedule
 
 
 @dataclass
@@ -124,9 +124,9 @@ def hunt(
 
     ``want`` restricts which properties count as a hit (default: any; with a mutant, the
     properties that mutant is expected to break, so shrinking cannot wander to another bug).
-    Shrinking has three stages: Hypothesis' shrinker; :mod:`raftref.shorten` (faults
+    Shrinking has three stages: Hypothesis' shrinker; :mod:`raftref.search.shorten` (faults
     removed and moved earlier, faster timing, the run cut at the violation); then, on the
-    simulator, :mod:`raftref.rehunt` searches the same generator again in a fast regime for
+    simulator, :mod:`raftref.search.rehunt` searches the same generator again in a fast regime for
     shorter violations, which are shortened in turn. ``shrink_seconds`` bounds the time all
     spend together after the first hit, ``shrink_examples`` the number of runs
     (deterministic, for tests); Hypothesis may use half of either, the shortening a third of
@@ -145,7 +145,7 @@ def hunt(
 
     def violates(schedule: Schedule) -> bool:
         # Out of time: stop before paying for another run (Hypothesis then ends quickly).
-        # Hypothesis' shrinker gets half the shrinking budget; raftref.shorten the rest.
+        # Hypothesis' shrinker gets half the shrinking budget; raftref.search.shorten the rest.
         now = time.monotonic() - started
         if (first_hit and shrink_seconds is not None
                 and now - first_hit[0][1] > shrink_seconds / 2):
@@ -216,8 +216,8 @@ def hunt(
 def _rehunt_and_shorten(best: Schedule, want: frozenset[str] | None, budget: Budget,
                         seed: int, nodes: int | None, generator: str,
                         mutants: tuple[str, ...]) -> Schedule:
-    """Search again for a violation shorter than ``best`` (raftref/rehunt.py), shorten what is
-    found with half of the budget left, and again below that, until an attempt finds nothing
+    """Search again for a violation shorter than ``best`` (raftref/search/rehunt.py), shorten what
+    is found with half of the budget left, and again below that, until an attempt finds nothing
     (each round ends strictly shorter: the search only returns shorter runs, and shortening
     never lengthens one)."""
     attempt = 1

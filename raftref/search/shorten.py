@@ -1,8 +1,8 @@
 """Counterexamples made short: what ``hunt`` does after Hypothesis has shrunk a failing schedule.
 
 Why not leave it all to Hypothesis: an example of the ``random`` generator is at least the
-seed's default fault mix plus a denser seeded layer (raftref/faults.py), and those seeded faults
-are not Hypothesis' draws, so its shrinker can neither delete them nor move them earlier. The
+seed's default fault mix plus a denser seeded layer (raftref/search/strategies.py), and those seeded
+faults are not Hypothesis' draws, so its shrinker can neither delete them nor move them earlier. The
 simplest example is often the very one that failed, and it runs for thousands of steps.
 Drawing the seeded faults through Hypothesis would not fix that: the simplest draw has to be the
 busy default mix (quiet runs find almost nothing), so the shrinker would pull every fault back
@@ -43,8 +43,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from checker import check_lines
-from raftref.schedule import FAULT_ACTIONS, Fault, Schedule
-from raftref.sim import Simulation
+from raftref.sim.schedule import FAULT_ACTIONS, Fault, Schedule
+from raftref.sim.simulator import Simulation
 
 CLOSER = {"crash": "restart", "partition": "heal"}
 # The fastest timing shortening tries (ticks): election timeouts of 3 to 6, a heartbeat every

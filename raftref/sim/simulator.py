@@ -15,10 +15,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from raftref.messages import AppendEntries, AppendEntriesResponse, Message, RequestVoteResponse
 from raftref.mutants import check_mutants
-from raftref.node import LEADER, Node, NodeConfig, PersistentState, Ready
-from raftref.schedule import Fault, MessageFault, NetworkProfile, Schedule
+from raftref.protocol.messages import (
+    AppendEntries,
+    AppendEntriesResponse,
+    Message,
+    RequestVoteResponse,
+)
+from raftref.protocol.node import LEADER, Node, NodeConfig, PersistentState, Ready
+from raftref.sim.schedule import Fault, MessageFault, NetworkProfile, Schedule
 from raftref.trace import TraceWriter, header
 
 TICK, DELIVER, FAULT, CLIENT = 0, 1, 2, 3

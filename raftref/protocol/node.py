@@ -16,9 +16,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from raftref.kv import KVStore
-from raftref.log import RaftLog
-from raftref.messages import (
+from raftref.protocol.kv import KVStore
+from raftref.protocol.log import RaftLog
+from raftref.protocol.messages import (
     AppendEntries,
     AppendEntriesResponse,
     Entry,

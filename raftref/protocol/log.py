@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from raftref.messages import Entry
+from raftref.protocol.messages import Entry
 
 
 class RaftLog:

@@ -1,6 +1,6 @@
 """Hypothesis strategies that build fault schedules, composed from one small strategy per fault.
 
-Why ``@given``/``find`` over :class:`~raftref.schedule.Schedule` data rather than a
+Why ``@given``/``find`` over :class:`~raftref.sim.schedule.Schedule` data rather than a
 ``RuleBasedStateMachine``: a schedule is a flat list of timed faults plus a few rates, which
 Hypothesis shrinks very well (it deletes list elements, lowers times and rates toward zero, and
 moves faults earlier), and the shrunk result *is* the artefact we keep: a JSON file that
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from raftref.schedule import (
+from raftref.sim.schedule import (
     RELIABLE,
     Fault,
     MessageFault,
@@ -156,7 +156,7 @@ def schedules(draw: st.DrawFn, nodes: int | None = None, steps: int = 3000,
         # run (quiet runs find almost nothing), never a fault-free one. The seeded faults are
         # not Hypothesis' to shrink away or move earlier, so after Hypothesis ``hunt`` removes
         # those a counterexample does not need, moves the rest earlier and cuts the run at the
-        # violation (raftref/shorten.py says why that is not left to Hypothesis).
+        # violation (raftref/search/shorten.py says why that is not left to Hypothesis).
         network = draw(network_profiles())
         faults = (list(generate_schedule(seed, n, steps).faults)
                   + list(generate_schedule(seed, n, steps, crash_every=(60, 150),
