@@ -10,7 +10,6 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import click
 import orjson
@@ -19,15 +18,7 @@ from checker.engine import UnknownPropertyError, check_files
 from checker.errors import TraceError
 from checker.junit import to_junit
 from checker.properties import PROPERTY_NAMES
-
-
-class CheckUsageError(click.ClickException):
-    """Unusable input or options: one line on stderr, exit code 2."""
-
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+from checker.usage import CheckUsageError
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -98,7 +89,7 @@ def check_command(traces: Sequence[Path], as_json: bool, junit_path: Path | None
     if junit_path is not None:
         _write_junit(junit_path, to_junit(report))
     if db_path is not None or html_path is not None:
-        from checker.store_cli import record_check  # the store and the page load only if asked
+        from checker.store.cli import record_check  # the store and the page load only if asked
 
         record_check(list(traces), report, db_path, html_path)
     if as_json:

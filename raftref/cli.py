@@ -160,7 +160,7 @@ def _register_checker_commands() -> None:
     from checker.cli import check_command
     from checker.proof.cli import prove_command
     from checker.report_html.cli import report_command
-    from checker.store_cli import db_group
+    from checker.store.cli import db_group
 
     main.add_command(check_command, name="check")
     main.add_command(db_group, name="db")

@@ -11,8 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from checker import check_files
-from checker.store import INDEXES, StoreError, connect, ingest, record_report
-from checker.store_summary import summarize
+from checker.store import INDEXES, StoreError, connect, ingest, record_report, summarize
 from raftref.cli import main
 from raftref.sim.schedule import generate_schedule
 from raftref.sim.simulator import SimResult, run_schedule

@@ -16,7 +16,7 @@ from checker.events import to_dict
 from checker.reader import Event
 from checker.report import CheckReport
 from checker.schema import KINDS, MESSAGE_TYPES
-from checker.store_rows import read_events
+from checker.store.rows import read_events
 
 ROLES = ("follower", "candidate", "leader", "down")
 DOWN = 3

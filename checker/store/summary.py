@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.properties import PROPERTY_NAMES
-from checker.store import connect, translate_errors
+from checker.store.db import connect, translate_errors
 
 
 @dataclass(frozen=True)

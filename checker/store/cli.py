@@ -1,6 +1,6 @@
 """``raftref db``: ingest traces into the trace store, query it, summarize it.
 
-A thin layer over checker/store.py and checker/store_summary.py. Exit codes: 0 done, 2 unusable
+A thin layer over the library (checker/store/). Exit codes: 0 done, 2 unusable
 input, database or options (one line on stderr, never a traceback). ``db ingest`` exits 0 once
 the runs are stored, whatever their verdicts: ``raftref check`` is the gate.
 """
@@ -18,19 +18,13 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from checker.cli import CheckUsageError
 from checker.engine import UnknownPropertyError
 from checker.errors import TraceError
 from checker.report import CheckReport
-from checker.store import (
-    DEFAULT_DB,
-    StoreError,
-    connect,
-    ingest,
-    record_report,
-    translate_errors,
-)
-from checker.store_summary import Summary, summarize
+from checker.store.db import DEFAULT_DB, StoreError, connect, translate_errors
+from checker.store.ingest import ingest, record_report
+from checker.store.summary import Summary, summarize
+from checker.usage import CheckUsageError
 
 DB_OPTION = click.option("--db", "db_path", type=click.Path(path_type=Path), default=None,
                          help=f"The store (SQLite). Default: {DEFAULT_DB}")

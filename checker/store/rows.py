@@ -3,7 +3,7 @@ both run), rows written a batch at a time.
 
 Why not ``Table.insert_all`` for events: sqlite-utils inspects every value of every row
 (``jsonify_if_needed``), which took 80% of the time of an ingest; the events table is created
-by sqlite-utils (checker/store.py) and filled here with ``executemany``, a batch at a time, in
+by sqlite-utils (checker/store/db.py) and filled here with ``executemany``, a batch at a time, in
 the caller's transaction.
 """
 
