@@ -16,6 +16,7 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
+from raftref.mutants import node_class
 from raftref.protocol.messages import (
     AppendEntries,
     AppendEntriesResponse,
@@ -56,9 +57,9 @@ def make_node(node_id: str = "s1", cluster: Iterable[str] | None = None, *, term
               incarnation: int = 0) -> Node:
     """A single node with this persisted state, its start event already taken."""
     cluster = list(cluster) if cluster is not None else names(3)
-    node = Node(node_id, cluster, random.Random(cluster.index(node_id)),
-                PersistentState(term, voted_for, tuple(log)), config, frozenset(mutants),
-                incarnation)
+    node = node_class(frozenset(mutants))(
+        node_id, cluster, random.Random(cluster.index(node_id)),
+        PersistentState(term, voted_for, tuple(log)), config, incarnation)
     node.take_ready()
     return node
 
@@ -118,9 +119,10 @@ class Cluster:
     # -------------------------------------------------------------- the driver's part
 
     def _boot(self, node_id: str) -> None:
-        node = Node(node_id, self.ids, random.Random(self.ids.index(node_id)),
-                    persisted=self.disk[node_id], config=self.config, mutants=self.mutants,
-                    incarnation=self.incarnation[node_id])
+        node = node_class(self.mutants)(
+            node_id, self.ids, random.Random(self.ids.index(node_id)),
+            persisted=self.disk[node_id], config=self.config,
+            incarnation=self.incarnation[node_id])
         self.nodes[node_id] = node
         self._absorb(node_id, node.take_ready())
 

@@ -26,11 +26,12 @@ from typing import Any
 
 import orjson
 
+from raftref.mutants import node_class
 from raftref.net.config import ClusterConfig
 from raftref.net.http import Request, Response, serve_http
 from raftref.net.storage import DiskState, open_trace
 from raftref.protocol.messages import Message, message_from_json
-from raftref.protocol.node import LEADER, Node, Ready
+from raftref.protocol.node import LEADER, Ready
 from raftref.trace import header
 
 MAX_LINE = 16 << 20  # one peer message (an AppendEntries of many entries)
@@ -59,8 +60,8 @@ class NodeServer:
             # protocol's view that was a crash (volatile state gone, the disk kept).
             self.trace.write_driver_event(node_id, "crash")
         rng = random.Random(f"net:{seed}:{node_id}:{self.disk.incarnation}")
-        self.node = Node(node_id, config.ids, rng, self.disk.state, config.node, mutants,
-                         incarnation=self.disk.incarnation)
+        self.node = node_class(mutants)(node_id, config.ids, rng, self.disk.state, config.node,
+                                         incarnation=self.disk.incarnation)
         self._peers: dict[str, asyncio.StreamWriter | None] = {
             p: None for p in config.ids if p != node_id}
         self._waiting: dict[int, tuple[int, asyncio.Future[bool]]] = {}

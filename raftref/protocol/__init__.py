@@ -14,5 +14,6 @@ node implements) is a small named method, annotated with where the paper states 
 
 Nothing here reads a clock, opens a socket, starts a thread or draws from global randomness:
 drivers (raftref.sim, raftref.net, raftref.harness) own time, I/O and the seed. Nothing here
-imports a driver, the search machinery or the bug zoo.
+imports a driver, the search machinery or the bug zoo (raftref/mutants.py), which overrides
+rules by subclassing.
 """

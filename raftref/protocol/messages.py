@@ -115,6 +115,11 @@ class AppendEntriesResponse:
 Message = RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse
 
 
+def is_reply(msg: Message) -> bool:
+    """Whether ``msg`` is the response to an RPC rather than a request."""
+    return isinstance(msg, RequestVoteResponse | AppendEntriesResponse)
+
+
 def message_from_json(obj: dict[str, Any]) -> Message:
     """The inverse of ``to_json``: a message as it travels between processes (raftref.net).
     Raises KeyError, TypeError or ValueError on an object that is not a message."""

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from raftref.mutants import check_mutants
+from raftref.mutants import check_mutants, node_class
 from raftref.protocol.messages import (
     AppendEntries,
     AppendEntriesResponse,
@@ -56,6 +56,7 @@ class Simulation:
         self.schedule = schedule
         self.ids = schedule.node_ids
         self.mutants = check_mutants(schedule.mutants)
+        self.node_class = node_class(self.mutants)
         self.config = config or NodeConfig(
             election_timeout_min=schedule.election_timeout_min,
             election_timeout_max=schedule.election_timeout_max,
@@ -111,8 +112,8 @@ class Simulation:
     def _start(self, node_id: str) -> None:
         incarnation = self.incarnation[node_id]
         rng = random.Random(f"node:{self.schedule.seed}:{node_id}:{incarnation}")
-        node = Node(node_id, self.ids, rng, self.disks[node_id], self.config, self.mutants,
-                    incarnation)
+        node = self.node_class(node_id, self.ids, rng, self.disks[node_id], self.config,
+                                    incarnation)
         self.nodes[node_id] = node
         self._perform(node, node.take_ready())
         self._push(self.now + 1, TICK, (node_id, incarnation))
