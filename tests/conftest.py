@@ -12,7 +12,6 @@ from pathlib import Path
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
 
 settings.register_profile(
     "ci", derandomize=True, max_examples=30, deadline=None,

@@ -1,9 +1,12 @@
-"""The etcd-io/raft adapter: the published sample translates and checks clean; corruptions a
-bug would cause are caught after translation by the property that names them; input that is
-not an etcd trace is refused with one line and exit code 2."""
+"""The etcd-io/raft adapter: the published sample (shipped gzipped in traces/etcd-raft/)
+translates and checks clean; corruptions a bug would cause are caught after translation by the
+property that names them; input that is not an etcd trace, or a damaged gzip file, is refused
+with one line and exit code 2."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 from pathlib import Path
 
 import jsonschema
@@ -15,14 +18,17 @@ from checker import check_lines
 from checker.adapters.etcd import translate
 from checker.schema import load_schema
 from raftref.cli import main
-from tests.conftest import SHARED
+from tests.conftest import ROOT
 
-SAMPLE = SHARED / "data" / "etcd-raft" / "example.ndjson"
-pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason="etcd sample not present")
+SAMPLE = ROOT / "traces" / "etcd-raft" / "example.ndjson.gz"
+
+
+def etcd_bytes() -> bytes:
+    return gzip.decompress(SAMPLE.read_bytes())
 
 
 def etcd_lines() -> list[bytes]:
-    return SAMPLE.read_bytes().splitlines(keepends=True)
+    return etcd_bytes().splitlines(keepends=True)
 
 
 def judged(lines: list[bytes]) -> list[str]:
@@ -48,6 +54,15 @@ def with_event(line: bytes, **changes: object) -> bytes:
         else:
             ev[key] = value
     return orjson.dumps(obj) + b"\n"
+
+
+def test_shipped_sample_is_the_upstream_file_its_readme_names() -> None:
+    """The README beside the sample gives the upstream file's SHA-256, so anyone can compare
+    the shipped copy with etcd-io/raft's; this keeps that promise true if the file changes."""
+    readme = (SAMPLE.parent / "README.md").read_text()
+    assert hashlib.sha256(etcd_bytes()).hexdigest() in readme
+    assert "Apache-2.0" in readme
+    assert "Apache License" in (SAMPLE.parent / "LICENSE").read_text()
 
 
 def test_sample_translates_and_checks_clean(tmp_path: Path) -> None:
@@ -103,16 +118,53 @@ def test_vote_granted_twice_is_caught() -> None:
     assert judged(lines[:i + 1] + [second] + lines[i + 1:]) == ["VoteOnce"]
 
 
+def test_gzip_and_plain_copies_translate_to_the_same_events(tmp_path: Path) -> None:
+    plain = tmp_path / "example.ndjson"
+    plain.write_bytes(etcd_bytes())
+    renamed = tmp_path / "sample.data"  # gzip is told by its content, not the name
+    renamed.write_bytes(SAMPLE.read_bytes())
+    outputs = []
+    for source in (plain, renamed):
+        out = tmp_path / (source.name + ".jsonl")
+        result = CliRunner().invoke(main, ["adapt", "etcd", str(source), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_bytes().splitlines())
+    # The header names the source file; every event after it is the same.
+    assert outputs[0][1:] == outputs[1][1:]
+    assert len(outputs[0]) == 3702
+
+
+def _cut_gzip() -> bytes:
+    return SAMPLE.read_bytes()[:20000]
+
+
+def _bad_crc_gzip() -> bytes:
+    # The stream decodes whole, but its trailer's CRC-32 no longer matches the content.
+    data = bytearray(SAMPLE.read_bytes())
+    data[-8] ^= 0xFF
+    return bytes(data)
+
+
+def _bad_block_gzip() -> bytes:
+    # A valid gzip header, then a deflate block of the reserved type 3: undecodable.
+    return gzip.compress(b"")[:10] + b"\x07" + bytes(20)
+
+
 @pytest.mark.parametrize("content, expected", [
     (b'{"type":"header","format":"raft-trace"}\n', "not an etcd-io/raft trace record"),
     (b"not json at all\n", "invalid JSON"),
-    (None, "truncated line"),
+    (lambda: etcd_bytes()[:5000], "truncated line"),
     (b"", "empty"),
-])
-def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, content: bytes | None,
+    (_cut_gzip, "truncated gzip file: the compressed stream ends early"),
+    (_bad_crc_gzip, "in.ndjson: corrupt gzip data: CRC check failed"),
+    (_bad_block_gzip, "in.ndjson:1: corrupt gzip data"),
+    (lambda: gzip.compress(b"not json at all\n"), "in.ndjson:1: invalid JSON"),
+], ids=["raft-trace", "not-json", "cut-plain", "empty", "cut-gzip", "bad-crc-gzip",
+        "bad-block-gzip", "gzip-not-json"])
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, content: object,
                                           expected: str) -> None:
     path = tmp_path / "in.ndjson"
-    path.write_bytes(SAMPLE.read_bytes()[:5000] if content is None else content)
+    path.write_bytes(content() if callable(content) else content)  # type: ignore[arg-type]
     result = CliRunner().invoke(main, ["adapt", "etcd", str(path), "-o",
                                        str(tmp_path / "out.jsonl")])
     assert result.exit_code == 2

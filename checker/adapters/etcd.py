@@ -1,4 +1,4 @@
-"""etcd-io/raft trace -> raft-trace: ``raftref adapt etcd IN.ndjson -o OUT.jsonl``.
+"""etcd-io/raft trace -> raft-trace: ``raftref adapt etcd IN.ndjson[.gz] -o OUT.jsonl``.
 
 etcd records each node's state (term, vote, commit, role, log length, configuration) at every
 traced step, and the messages it sends and receives, but not the entries' terms. The adapter
@@ -42,7 +42,7 @@ from typing import IO, Any
 
 import orjson
 
-from checker.adapters.etcd_input import AdaptError, EtcdEvent, node_ids, read_events
+from checker.adapters.etcd_input import AdaptError, EtcdEvent, file_lines, node_ids, read_events
 
 __all__ = ["AdaptError", "Translation", "translate", "translate_file"]
 
@@ -344,10 +344,9 @@ def translate(lines: Iterable[bytes], name: str = "<etcd>") -> Translation:
 
 
 def translate_file(src: str | Path, out: IO[bytes]) -> Translation:
-    """Translate the file at ``src`` and write the raft-trace to ``out``."""
+    """Translate the file at ``src`` (plain or gzip) and write the raft-trace to ``out``."""
     try:
-        with open(src, "rb") as f:
-            result = translate(f, str(src))
+        result = translate(file_lines(src), str(src))
     except OSError as exc:
         raise AdaptError(str(src), 0, None, f"cannot read: {exc.strerror or exc}") from None
     for line in result.lines:

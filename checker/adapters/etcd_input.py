@@ -9,8 +9,11 @@ checked :class:`EtcdEvent` values; anything else is an :class:`AdaptError` namin
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -26,6 +29,7 @@ NAMES = frozenset((
 ))
 ROLES = {"StateFollower": "follower", "StateCandidate": "candidate", "StateLeader": "leader",
          "StatePreCandidate": "candidate"}
+GZIP_MAGIC = b"\x1f\x8b"
 MSG_FIELDS = ("type", "term", "from", "to", "entries", "logTerm", "index", "commit", "reject",
               "rejectHint")
 
@@ -119,6 +123,34 @@ def parse_event(obj: Any, name: str, line: int) -> EtcdEvent:
 def _order(node: str) -> tuple[int, str]:
     """etcd ids are numbers: "2" sorts before "10"."""
     return (int(node), node) if node.isdigit() else (1 << 62, node)
+
+
+def file_lines(src: str | Path) -> Iterator[bytes]:
+    """The lines of the file at ``src``, decompressed on the fly when it is gzip.
+
+    Gzip is told by the file's first two bytes, not its name, so a renamed file still reads. A
+    cut-short or undecodable gzip stream is an AdaptError naming the line it broke in (a bad
+    checksum, found only at the end, names the whole file); OSError from
+    opening or reading the file itself is left to the caller.
+    """
+    name = str(src)
+    with open(src, "rb") as raw:
+        if raw.peek(2)[:2] != GZIP_MAGIC:
+            yield from raw
+            return
+        read = 0  # lines handed out so far: the error is in the next one
+        try:
+            with gzip.GzipFile(fileobj=raw) as unzipped:
+                for line in unzipped:
+                    read += 1
+                    yield line
+        except EOFError:
+            raise AdaptError(name, read + 1, None,
+                             "truncated gzip file: the compressed stream ends early") from None
+        except zlib.error as exc:
+            raise AdaptError(name, read + 1, None, f"corrupt gzip data: {exc}") from None
+        except gzip.BadGzipFile as exc:  # header or trailer (CRC, length): the whole file
+            raise AdaptError(name, 0, None, f"corrupt gzip data: {exc}") from None
 
 
 def read_events(lines: Iterable[bytes], name: str) -> Iterator[EtcdEvent]:
