@@ -17,6 +17,7 @@ import orjson
 from checker.engine import UnknownPropertyError, check_files
 from checker.errors import TraceError
 from checker.junit import to_junit
+from checker.outputs import OutputError, atomic_output, check_output_file
 from checker.properties import PROPERTY_NAMES
 from checker.usage import CheckUsageError
 
@@ -29,14 +30,12 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _write_junit(path: Path, data: bytes) -> None:
-    """Write through a temporary file so a half-written report never replaces a good one."""
-    tmp = path.with_name(path.name + ".tmp")
+    """Written whole or not at all, missing folders created (checker/outputs.py)."""
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise CheckUsageError(f"{path}: cannot write JUnit report: {exc.strerror or exc}") from None
+        with atomic_output(path) as f:
+            f.write(data)
+    except OutputError as exc:
+        raise CheckUsageError(str(exc)) from None
 
 
 @click.command(name="check", context_settings={"help_option_names": ["-h", "--help"]})
@@ -67,6 +66,10 @@ def check_command(traces: Sequence[Path], as_json: bool, junit_path: Path | None
             raise CheckUsageError(f"unknown property {name!r}; valid names: "
                                   f"{', '.join(PROPERTY_NAMES)}")
     if junit_path is not None:
+        try:
+            check_output_file(junit_path, "--junit")
+        except OutputError as exc:
+            raise CheckUsageError(str(exc)) from None
         for trace in traces:
             if _same_file(junit_path, trace) or junit_path == trace:
                 raise CheckUsageError(f"{junit_path}: refusing to overwrite an input trace "

@@ -1,28 +1,21 @@
-"""Safe output files: written whole or not at all, and never over the user's input."""
+"""Safe output files: written whole or not at all, never over the user's input, under one rule
+for every command (checker/outputs.py: missing parent folders are created, unusable paths are
+refused up front with one line naming them, files get 0666 less the umask)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
+from checker.outputs import (
+    OutputError,
+    atomic_output,
+    check_output_dir,
+    check_output_file,
+    make_folder,
+)
 
-@contextmanager
-def atomic_output(path: Path) -> Iterator[IO[bytes]]:
-    """Write to a temporary file beside ``path`` and move it into place only on success, so an
-    interrupted run never leaves a half-written file where a good one stood."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+__all__ = ["OutputError", "atomic_output", "check_output_dir", "check_output_file",
+           "make_folder", "same_file"]
 
 
 def same_file(a: Path, b: Path) -> bool:
