@@ -1,6 +1,8 @@
-"""The HTML report of a trace: one self-contained page with a space-time diagram (one lane per
-node, role and term bands, message arrows, drops, crashes, restarts, commits) and the checker's
-violations highlighted with each property's statement.
+"""The HTML report of a trace: one self-contained page with an overview strip of the whole run
+(terms, leaders, commit index, crashes, inferred partitions, lost messages, violations) and a
+space-time diagram of any part of it (one lane per node, role and term bands, message arrows
+or bundles, drops, crashes, restarts, commits, partitions), with the checker's violations
+highlighted with each property's statement. See docs/report.md.
 
 Library use::
 

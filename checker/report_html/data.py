@@ -1,189 +1,228 @@
-"""What the HTML report draws, computed once in Python and embedded in the page as JSON.
+"""What the HTML report draws, computed in one streaming pass over the trace and embedded in
+the page as JSON.
 
-Events are placed on one axis by their position in the trace (several files are merged as the
-checker merges them, each receive after its send). Per node: bands of (role, term), and ``down``
-from a crash to the restart. Per message: an arrow from its send to each receive, or to the drop
-at the addressee (``dropped``). Per violation: the events its cited lines point at.
+Events are placed on one axis by their position in the run (several files are merged as the
+checker merges them, each receive after its send). The pass feeds three things: the overview
+of the whole run (checker/report_html/overview.py, a bounded number of buckets), the partition
+periods inferred from drops (partitions.py), and the events of the embedded window, ``start``
+to ``start + limit - 1``, as compact columns (columns.py). Nothing else is kept per event, so
+memory grows with the window, not with the trace.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checker.events import to_dict
-from checker.reader import Event
+import orjson
+
+from checker.errors import TraceError
+from checker.events import UNSET, Drop, Receive, Send
+from checker.reader import Event, FileSource, TraceFile, merge
 from checker.report import CheckReport
+from checker.report_html.columns import ROLES, Columns
+from checker.report_html.overview import Overview
+from checker.report_html.partitions import PartitionTracker, Period
 from checker.schema import KINDS, MESSAGE_TYPES
-from checker.store.rows import read_events
 
-ROLES = ("follower", "candidate", "leader", "down")
-DOWN = 3
-DEFAULT_LIMIT = 20_000  # events embedded in one page (the page pages through them)
-
-
-class _PageFull(Exception):
-    """Every event the page embeds is read: stop reading the trace."""
+#: Events embedded in one page by default. A page costs about 20 bytes an event (docs/report.md
+#: has the measured figures): 250,000 events make a page of about 5 MB that a browser opens in
+#: about a second; past that, --start and --limit choose the part embedded.
+DEFAULT_LIMIT = 250_000
+SENT_GENERATION = 1 << 17  # message ids remembered while merging files (two generations)
 
 
 @dataclass
 class ReportData:
-    """The page's data, as columns (compact JSON for 10^4 events and more)."""
+    """The page's data: the whole run's overview and one window of events, embedded."""
 
     nodes: list[str]
     files: list[str]
     header: dict[str, Any]
-    start: int = 0  # position in the trace of the first embedded event
-    total: int = 0  # events in the trace (read up to the last one embedded, plus one)
-    more: bool = False  # the trace goes on after the last embedded event (not read further)
-    seq: list[int] = field(default_factory=list)
-    node: list[int] = field(default_factory=list)
-    kind: list[int] = field(default_factory=list)
-    term: list[int] = field(default_factory=list)
-    role: list[int] = field(default_factory=list)
-    commit: list[int] = field(default_factory=list)
-    file: list[int] = field(default_factory=list)
-    line: list[int] = field(default_factory=list)
-    info: list[str] = field(default_factory=list)
-    #: [node, first event, end event (exclusive), role index, term]
-    bands: list[list[int]] = field(default_factory=list)
-    #: [from event, to event, message type index, dropped (0/1)]
-    arrows: list[list[int]] = field(default_factory=list)
+    columns: Columns
+    overview: Overview
+    start: int = 0  # position in the run of the first embedded event
+    limit: int = DEFAULT_LIMIT
+    total: int = 0  # events in the run
+    #: The nodes whose events each file holds (node indexes, sorted).
+    file_nodes: list[list[int]] = field(default_factory=list)
+    #: Inferred partition periods that reach into the window: (a, b, first, last, drops),
+    #: positions in the run.
+    cuts: list[Period] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)  # drops by reason ("": none given)
     violations: list[dict[str, Any]] = field(default_factory=list)
     properties: list[dict[str, Any]] = field(default_factory=list)
     verdict: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "nodes": self.nodes, "files": self.files, "header": self.header,
-            "start": self.start, "total": self.total, "more": self.more,
-            "shown": len(self.seq),
+    @property
+    def shown(self) -> int:
+        """Events embedded."""
+        return len(self.columns)
+
+    @property
+    def complete(self) -> bool:
+        return self.start == 0 and self.shown == self.total
+
+    def file_labels(self) -> list[str]:
+        """Each file named by the node whose events it holds (one file per process), as
+        ``n1 (out/n1/trace.jsonl)``; a file of several nodes' events by its path alone."""
+        labels = []
+        for path, nodes in zip(self.files, self.file_nodes, strict=True):
+            one = len(self.files) > 1 and len(nodes) == 1
+            labels.append(f"{self.nodes[nodes[0]]} ({path})" if one else path)
+        return labels
+
+    def title(self) -> str:
+        if len(self.files) == 1:
+            return f"raftref report: {Path(self.files[0]).name}"
+        if all(len(n) == 1 for n in self.file_nodes):
+            names = ", ".join(self.nodes[n[0]] for n in sorted(self.file_nodes))
+            return f"raftref report: {names} (one trace file per node, merged)"
+        return f"raftref report: {len(self.files)} trace files merged"
+
+    def window_note(self) -> str | None:
+        """What is embedded, when it is not the whole run, and how to choose another part."""
+        if self.complete:
+            return None
+        last = self.start + self.shown - 1
+        return (f"the run has {self.total:,} events; the page embeds events {self.start:,}-"
+                f"{last:,} (--start {self.start} --limit {self.limit}); to embed another part, "
+                "give --start N (its first event) and --limit N (how many)")
+
+    def parts(self) -> Iterator[str]:
+        """The data as one JSON object, in pieces (see columns.py for the events' format)."""
+        head = {
+            "v": 2, "nodes": self.nodes, "files": self.files, "fileLabels": self.file_labels(),
+            "fileNodes": self.file_nodes, "header": self.header, "start": self.start,
+            "shown": self.shown, "total": self.total, "limit": self.limit,
             "kinds": list(KINDS), "roles": list(ROLES), "msgtypes": list(MESSAGE_TYPES),
-            "ev": {"seq": self.seq, "node": self.node, "kind": self.kind, "term": self.term,
-                   "role": self.role, "commit": self.commit, "file": self.file,
-                   "line": self.line, "info": self.info},
-            "bands": self.bands, "arrows": self.arrows, "violations": self.violations,
+            "strings": self.columns.strings, "cuts": self.cuts, "reasons": dict(self.reasons),
+            "overview": self.overview.to_json(), "violations": self.violations,
             "properties": self.properties, "verdict": self.verdict,
         }
+        text = orjson.dumps(head).decode()
+        yield text[:-1] + ',"ev":'
+        yield from self.columns.parts()
+        yield "}"
+
+    def to_json(self) -> dict[str, Any]:
+        return orjson.loads("".join(self.parts()))  # type: ignore[no-any-return]
 
 
-def _js(value: Any) -> str:
-    return "true" if value is True else "false" if value is False else str(value)
+def open_files(paths: list[Path]) -> list[TraceFile]:
+    """The trace files, headers read; raises TraceError (a file given twice, or files that
+    name different clusters)."""
+    seen: dict[Path, str] = {}
+    files: list[TraceFile] = []
+    try:
+        for i, path in enumerate(paths):
+            resolved = path.resolve()
+            if resolved in seen:
+                raise TraceError(str(path), 0, None, f"is given twice (also as {seen[resolved]})")
+            seen[resolved] = str(path)
+            files.append(TraceFile(FileSource(path), i))
+            if files[-1].nodes != files[0].nodes:
+                raise TraceError(str(path), 1, "nodes",
+                                 f"{sorted(files[-1].nodes)} differs from {files[0].name}'s "
+                                 f"{sorted(files[0].nodes)}: files drawn together describe "
+                                 "one cluster")
+    except BaseException:
+        for f in files:
+            f.close()
+        raise
+    return files
 
 
-def describe(ev: dict[str, Any]) -> str:
-    """One short line about an event, for its tooltip."""
-    kind = ev["kind"]
-    msg = ev.get("msg")
-    if msg is not None:
-        arrow = f"{msg['type']} {msg['from']}→{msg['to']} t{msg['term']}"
-        if msg["type"] == "AppendEntries":
-            arrow += (f" prev={msg['prev_log_index']}/{msg['prev_log_term']}"
-                      f" entries={len(msg['entries'])} leaderCommit={msg['leader_commit']}")
-        elif msg["type"] == "RequestVote":
-            arrow += f" last={msg['last_log_index']}/{msg['last_log_term']}"
-        elif msg["type"] == "RequestVoteResponse":
-            arrow += f" granted={_js(msg['granted'])}"
-        elif msg["type"] == "AppendEntriesResponse":
-            arrow += f" success={_js(msg['success'])} match={msg['match_index']}"
-        text = f"{kind} {arrow} (id {msg['id']})"
-        if kind == "drop" and ev.get("reason"):
-            text += f" reason={ev['reason']}"
-        return text
-    if kind == "start":
-        return f"start restart={_js(ev['restart'])} log={len(ev['log'])} entries"
-    if kind in ("append", "truncate", "commit", "apply"):
-        extra = f" +{len(ev['entries'])} entries" if kind == "append" else ""
-        return f"{kind} index {ev['index']}{extra}"
-    if kind == "vote":
-        return f"vote for {ev['candidate']}"
-    if kind == "role":
-        return f"role {ev.get('previous', '?')} → {ev['role']}"
-    if kind == "propose":
-        return f"propose accepted={_js(ev['accepted'])}" + (
-            f" index {ev['index']}" if ev.get("index") is not None else "")
-    return kind
+def _events(files: list[TraceFile]) -> Iterator[Event]:
+    if len(files) == 1:
+        for batch in files[0].batches():
+            yield from batch
+        return
+    sent: set[str] = set()
+    old: set[str] = set()
+
+    def is_sent(msg_id: str) -> bool:
+        return msg_id in sent or msg_id in old
+
+    for event in merge(files, is_sent):
+        if type(event[0]) is Send:
+            if len(sent) >= SENT_GENERATION:
+                old, sent = sent, set()
+            sent.add(event[0].msg.id)
+        yield event
 
 
 def build(paths: list[Path], report: CheckReport | None, *, start: int = 0,
-          limit: int = DEFAULT_LIMIT) -> ReportData:
-    """Read the trace (validated; raises TraceError) and lay it out for the page: the events
-    at positions ``start`` .. ``start + limit - 1``, with every arrow between two of them."""
-    from checker.reader import FileSource, TraceFile
-
-    first = TraceFile(FileSource(paths[0]), 0)
-    first.close()
-    nodes = list(first.header["nodes"])
-    data = ReportData(nodes, [str(p) for p in paths], first.header, start=start)
+          limit: int = DEFAULT_LIMIT, names: list[str] | None = None) -> ReportData:
+    """Read the trace (validated; raises TraceError) once and lay it out for the page: the
+    overview of the whole run and the events at positions ``start`` .. ``start + limit - 1``.
+    ``names``: what to call the files on the page (default: their paths). Raises ValueError
+    when ``start`` is past the last event."""
+    files = open_files([Path(p) for p in paths])
+    header = files[0].header
+    nodes = list(header["nodes"])
     node_ix = {n: i for i, n in enumerate(nodes)}
-    kind_ix = {k: i for i, k in enumerate(KINDS)}
-    role_ix = {r: i for i, r in enumerate(ROLES)}
-    type_ix = {t: i for i, t in enumerate(MESSAGE_TYPES)}
-    where: dict[tuple[int, int], int] = {}  # (file, line) -> embedded event index
-    sent: dict[str, int] = {}
-    open_band: dict[int, list[int]] = {}
-    end = start + limit
-    position = 0
+    data = ReportData(nodes, names or [str(p) for p in paths], header, Columns(nodes, len(files)),
+                      Overview(len(nodes)), start=start, limit=limit)
+    ov, cols, end = data.overview, data.columns, start + limit
+    file_nodes: list[set[int]] = [set() for _ in files]
+    cited = _cited_lines(report)
+    found: dict[tuple[int, int], int] = {}  # cited (file, line) -> position
 
-    def take(batch: list[Event]) -> None:
-        nonlocal position
-        for event, loc in batch:
-            pos = position
-            position += 1
-            if pos >= end:
-                data.more = True
-                raise _PageFull
-            if pos < start:
-                continue
-            i = pos - start
-            ev = to_dict(event)
-            n = node_ix[ev["node"]]
-            kind = ev["kind"]
-            data.seq.append(ev["seq"])
-            data.node.append(n)
-            data.kind.append(kind_ix[kind])
-            data.term.append(ev["term"])
-            data.role.append(role_ix[ev["role"]])
-            data.commit.append(ev["commit"])
-            data.file.append(loc[0])
-            data.line.append(loc[1])
-            data.info.append(describe(ev))
-            where[(loc[0], loc[1])] = i
-            band = open_band.get(n)
-            # Down from a crash to the next start; a drop addressed to a node that is down
-            # carries its last known state, not a restart.
-            down = kind == "crash" or (band is not None and band[3] == DOWN and kind != "start")
-            role = DOWN if down else role_ix[ev["role"]]
-            if band is None or band[3] != role or (not down and band[4] != ev["term"]):
-                if band is not None:
-                    band[2] = i
-                band = [n, i, i + 1, role, ev["term"]]
-                open_band[n] = band
-                data.bands.append(band)
-            msg = ev.get("msg")
-            if msg is not None:
-                if kind == "send":
-                    sent[msg["id"]] = i
-                elif msg["id"] in sent:
-                    data.arrows.append([sent[msg["id"]], i, type_ix[msg["type"]],
-                                        int(kind == "drop")])
+    def closed(period: Period) -> None:
+        ov.mark_cut(period[0], period[1], period[2], period[3])
+        if period[3] >= start and period[2] < end:
+            data.cuts.append(period)
 
-    try:
-        read_events(paths, take)
-    except _PageFull:
-        pass
-    data.total = position
-    last = len(data.seq)
-    for band in open_band.values():
-        band[2] = last
-    if report is not None:  # the check read the whole trace: its count is the total
-        data.total, data.more = max(data.total, report.events), False
-        _add_report(data, report, where)
+    tracker = PartitionTracker(closed)
+    pos = -1
+    for pos, (ev, loc) in enumerate(_events(files)):  # noqa: B007 - pos is the count after
+        n = node_ix[ev.node]
+        b = pos // ov.width if pos < ov.edge else ov.reach(pos)
+        kind = ev.KIND
+        ov.event(b, n, ev.term, ev.role, ev.commit, kind)
+        cls = type(ev)
+        if cls is Send:
+            ov.sends[b] += 1
+        elif cls is Receive:
+            if tracker.open:
+                tracker.delivered(node_ix[ev.msg.from_], n)
+        elif cls is Drop:
+            reason = "" if ev.reason is UNSET else ev.reason
+            data.reasons[reason] += 1
+            if reason == "partition":
+                ov.cut[b] += 1
+                tracker.dropped(node_ix[ev.msg.from_], node_ix[ev.msg.to], pos)
+            elif reason != "crashed":
+                ov.lost[b] += 1
+        if start <= pos < end:
+            cols.add(ev, n, loc)
+        file_nodes[loc[0]].add(n)
+        if cited and (loc[0], loc[1]) in cited:
+            found[(loc[0], loc[1])] = pos
+            ov.viol[b] += 1
+    tracker.finish()
+    data.total = pos + 1
+    if start and start >= data.total:
+        raise ValueError(f"--start {start} is past the last event: the run has "
+                         f"{data.total:,} events (positions 0-{data.total - 1})")
+    data.file_nodes = [sorted(s) for s in file_nodes]
+    if report is not None:
+        _add_report(data, report, found)
     return data
 
 
-def _add_report(data: ReportData, report: CheckReport, where: dict[tuple[int, int], int]) -> None:
+def _cited_lines(report: CheckReport | None) -> set[tuple[int, int]]:
+    if report is None:
+        return set()
+    file_ix = {name: i for i, name in enumerate(report.files)}
+    return {(file_ix.get(c.file, -1), c.line) for v in report.violations for c in v.lines}
+
+
+def _add_report(data: ReportData, report: CheckReport, found: dict[tuple[int, int], int]) -> None:
     data.verdict = "holds" if report.ok else "violated"
     file_ix = {name: i for i, name in enumerate(report.files)}
     data.properties = [{"name": p.name, "statement": p.statement, "reference": p.reference,
@@ -191,10 +230,16 @@ def _add_report(data: ReportData, report: CheckReport, where: dict[tuple[int, in
                         "violations": len(p.violations) + p.truncated}
                        for p in report.properties]
     for v in report.violations:
-        # The event each cited line shows (-1: the header, or a line outside the page).
-        at = [where.get((file_ix.get(c.file, -1), c.line), -1) for c in v.lines]
+        lines = []
+        for c in v.lines:
+            # Where each cited line is in the run (-1: the header), and in the page (-1: not
+            # embedded).
+            f = file_ix.get(c.file, -1)
+            pos = found.get((f, c.line), -1)
+            embedded = pos - data.start if data.start <= pos < data.start + data.shown else -1
+            lines.append({**c.to_json(), "file": data.files[f] if f >= 0 else c.file,
+                          "pos": pos, "event": embedded})
         data.violations.append({
             "property": v.property, "statement": v.statement, "explanation": v.explanation,
-            "lines": [{**c.to_json(), "event": i} for c, i in zip(v.lines, at, strict=True)],
-            "events": [i for i in at if i >= 0],
+            "lines": lines, "events": [c["event"] for c in lines if c["event"] >= 0],
         })
