@@ -26,7 +26,8 @@ class TraceError(Exception):
 
 
 class SchemaViolation(Exception):
-    """Raised by the validator; the reader adds file and line and turns it into a TraceError."""
+    """What :func:`checker.schema.explain` finds wrong with a line (its JSON path and what is
+    wrong there); the reader adds file and line and raises it as a TraceError."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(field, message)

@@ -1,11 +1,13 @@
-"""Typed events: spec/trace.schema.json as msgspec Structs, decoded and validated in one C call.
+"""Typed lines: spec/trace.schema.json as msgspec Structs, decoded and validated in one C call.
 
-The reader (checker/reader.py) decodes each event line straight into one of the classes below;
-a line msgspec accepts is an event the schema accepts (tests/test_checker_schema.py checks this
-against ``jsonschema`` on valid and mutated lines). A line it refuses goes to the hand-written
-validator (checker/schema.py), which names the offending field, or accepts what msgspec is
-stricter about (an integral float such as ``3.0`` where the schema says integer) and hands back
-a normalised event. So this module may be stricter than the schema, never looser.
+The schema is the contract; this module is its typed mirror, and
+tests/test_checker_contract.py walks both and fails on any difference (kinds, fields, types,
+enums, bounds, required keys, null, extra keys). The reader (checker/reader.py) decodes each
+line straight into one of the classes below. A line msgspec refuses goes to ``jsonschema``
+(checker/schema.py, the slow path), which names the offending field, or accepts what msgspec
+is stricter about (an integral float such as ``3.0`` where the schema says integer: then
+:func:`from_json` converts it). One keyword msgspec cannot check, ``uniqueItems``, is declared
+here (``extra_json_schema``) and checked by the reader.
 
 Field names are the schema's, except ``from`` (a Python keyword), which is ``from_``. An
 optional field that is absent is :data:`msgspec.UNSET` (not ``None``: ``null`` can be a value).
@@ -29,6 +31,31 @@ Positive = Annotated[int, Meta(ge=1)]
 NodeId = Annotated[str, Meta(min_length=1, max_length=64)]
 Text = Annotated[str, Meta(min_length=1)]
 Role = Literal["follower", "candidate", "leader"]
+#: Distinct node ids (``uniqueItems``): declared for the contract test, checked by the reader.
+NodeSet = Annotated[list[NodeId], Meta(extra_json_schema={"uniqueItems": True})]
+NonEmptyNodeSet = Annotated[list[NodeId],
+                            Meta(min_length=1, extra_json_schema={"uniqueItems": True})]
+
+
+# ------------------------------------------------------------------ $defs/header
+
+
+class Implementation(Struct, gc=False):
+    name: Text
+    version: str
+
+
+class Header(Struct, kw_only=True, gc=False):
+    """``$defs/header``: the first line of every trace file (the reader keeps it as a dict)."""
+
+    type: Literal["header"]
+    format: Literal["raft-trace"]
+    version: Literal[1]
+    implementation: Implementation
+    nodes: NonEmptyNodeSet
+    seed: int | UnsetType = UNSET
+    clock: Literal["logical", "per-process"] | UnsetType = UNSET
+    options: dict[str, Any] | UnsetType = UNSET
 
 
 class Entry(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
@@ -159,8 +186,8 @@ class Propose(Event, tag="propose"):
 class Config(Event, tag="config"):
     """Voters must also be distinct (``uniqueItems``): the reader checks that."""
 
-    voters: Annotated[list[NodeId], Meta(min_length=1)]
-    outgoing: list[NodeId] | UnsetType = UNSET
+    voters: NonEmptyNodeSet
+    outgoing: NodeSet | UnsetType = UNSET
 
 
 EVENT_CLASSES: tuple[type[Event], ...] = (
@@ -168,7 +195,9 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
     Receive, Drop, Propose, Config)
 for _event in EVENT_CLASSES:
     _event.KIND = _event.__struct_config__.tag  # type: ignore[assignment]
-for _message in (RequestVote, RequestVoteResponse, AppendEntries, AppendEntriesResponse):
+MESSAGE_CLASSES: tuple[type[Message], ...] = (
+    RequestVote, RequestVoteResponse, AppendEntries, AppendEntriesResponse)
+for _message in MESSAGE_CLASSES:
     _message.TYPE = _message.__struct_config__.tag  # type: ignore[assignment]
 AnyEvent = (Start | Crash | Timeout | TermChange | Vote | RoleChange | Append | Truncate | Commit
             | Apply | Send | Receive | Drop | Propose | Config)
@@ -180,9 +209,36 @@ decode_event = _DECODER.decode
 decode_event_lines = _DECODER.decode_lines
 
 
-def from_dict(obj: dict[str, Any]) -> Event:
-    """An event the hand-written validator accepted (and normalised), as its class."""
-    return msgspec.convert(obj, AnyEvent)  # type: ignore[arg-type]
+#: Decodes a header line into a :class:`Header`; raises msgspec.DecodeError/ValidationError.
+decode_header = msgspec.json.Decoder(Header).decode
+
+
+def from_json(obj: Any) -> Event:
+    """An event line the typed decoder refused, parsed as plain JSON, as its class: accepted
+    when it differs from what the decoder takes only by integral floats (``3.0``) where the
+    schema says integer, as the schema allows.
+
+    Lax conversion takes those floats, and also coercions the schema refuses (``"3"`` to 3,
+    ``1`` to true); the converted event must therefore give back exactly the values written,
+    of the same JSON types, but for those floats. Raises msgspec.ValidationError otherwise
+    (then checker.schema.explain says what is wrong)."""
+    ev = msgspec.convert(obj, AnyEvent, strict=False)  # type: ignore[arg-type]
+    if not _as_written(msgspec.to_builtins(ev), obj):
+        raise msgspec.ValidationError("a value of another JSON type than the field's")
+    return ev  # type: ignore[no-any-return]
+
+
+def _as_written(value: Any, written: Any) -> bool:
+    """Whether ``value`` (converted) is ``written`` (as parsed), an integral float read as an
+    int aside; keys ``written`` has beyond the model's are not compared (they are ignored)."""
+    kind = type(value)
+    if kind is not type(written):
+        return kind is int and type(written) is float and value == written
+    if kind is dict:
+        return all(k in written and _as_written(v, written[k]) for k, v in value.items())
+    if kind is list:
+        return len(value) == len(written) and all(map(_as_written, value, written))
+    return bool(value == written)
 
 
 def to_dict(ev: Event) -> dict[str, Any]:

@@ -3,10 +3,11 @@
 Each line is read with a bounded ``readline`` (a line longer than :data:`MAX_LINE` bytes is an
 error, found without loading it whole) and decoded straight into its event class
 (checker/events.py), which validates it against the schema in C. A line that fails is parsed
-again as plain JSON and run through the full validator (checker/schema.py), which names the
-offending field. Then what the schema cannot say: a header first and only first, ``seq``
-strictly increasing, every node named in an event listed in the header. Any problem is a
-:class:`TraceError` naming file, line and field.
+again as plain JSON and explained by ``jsonschema`` (checker/schema.py), which names the
+offending field (or accepts it, when msgspec was stricter than the schema). Then what the
+schema cannot say: a header first and only first, ``seq`` strictly increasing, every node named
+in an event listed in the header. Any problem is a :class:`TraceError` naming file, line and
+field.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import IO, Any
 import msgspec
 import orjson
 
-from checker.errors import SchemaViolation, TraceError
+from checker.errors import TraceError
 from checker.events import (
     EVENT_CLASSES,
     UNSET,
@@ -36,9 +37,10 @@ from checker.events import (
     Vote,
     decode_event,
     decode_event_lines,
-    from_dict,
+    decode_header,
+    from_json,
 )
-from checker.schema import validate_event, validate_line
+from checker.schema import explain
 from checker.state import Loc
 
 MAX_LINE = 1 << 20  # 1 MiB: no raft-trace line needs more
@@ -195,16 +197,18 @@ class TraceFile:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise _json_error(self.name, raw, 1, complete, exc) from None
-        try:
-            kind = validate_line(obj)
-        except SchemaViolation as exc:
-            if isinstance(obj, dict) and obj.get("type") == "event":
-                kind = "event"
-            else:
-                raise TraceError(self.name, 1, exc.field, exc.message) from None
-        if kind != "header":
+        if type(obj) is dict and obj.get("type") == "event":
             raise TraceError(self.name, 1, None, "missing header: line 1 must be the header "
                              '{"type": "header", "format": "raft-trace", ...}')
+        try:
+            decode_header(raw)
+            valid = len(set(obj["nodes"])) == len(obj["nodes"])  # uniqueItems
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            valid = False
+        if not valid:
+            violation = explain(obj)
+            if violation is not None:
+                raise TraceError(self.name, 1, violation.field, violation.message)
         return obj
 
     def events(self) -> Iterator[Event]:
@@ -303,41 +307,55 @@ class TraceFile:
 
     def _slow_event(self, raw: bytes, line_no: int, last_seq: int, complete: bool) -> AnyEvent:
         """A line the typed decoder refused (or that breaks a reader rule): parsed as plain
-        JSON and run through the full validator and the reader's checks, which raise the
-        precise error; or accepted (and normalised: 3.0 becomes 3) and returned typed."""
+        JSON and converted (an integral float where the schema says integer is accepted); what
+        will not convert is explained by ``jsonschema``, naming the field. Then the reader's
+        own rules, which raise the precise error."""
+        name = self.name
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise _json_error(self.name, raw, line_no, complete, exc) from None
-        self._slow_validate(obj, line_no, last_seq)
+            raise _json_error(name, raw, line_no, complete, exc) from None
         try:
-            return from_dict(obj)
-        except msgspec.ValidationError as exc:  # the schema accepts it; the typed model not
-            raise TraceError(self.name, line_no, None,
+            ev = from_json(obj)
+        except msgspec.ValidationError as exc:
+            violation = explain(obj)
+            if violation is not None:
+                raise TraceError(name, line_no, violation.field, violation.message) from None
+            if obj.get("type") != "event":
+                raise TraceError(name, line_no, None,
+                                 "duplicate header: only line 1 may be a header") from None
+            raise TraceError(name, line_no, None,  # the schema accepts it; the typed model not
                              f"valid but not supported by this checker: {exc}") from None
+        if isinstance(ev, Config):  # uniqueItems, which the typed model cannot say
+            violation = explain(obj)
+            if violation is not None:
+                raise TraceError(name, line_no, violation.field, violation.message)
+        self._check_rules(ev, line_no, last_seq)
+        return ev
 
-    def _slow_validate(self, ev: Any, line_no: int, last_seq: int) -> None:
-        """The full validator and the reader's own checks, raising the precise error."""
+    def _check_rules(self, ev: AnyEvent, line_no: int, last_seq: int) -> None:
+        """The reader's own rules, raising the precise error: seq increases, every node named
+        is the header's."""
         name = self.name
         nodes = self.nodes
-        try:
-            if type(ev) is not dict or ev.get("type") != "event":
-                validate_line(ev)
-                raise TraceError(name, line_no, None,
-                                 "duplicate header: only line 1 may be a header")
-            validate_event(ev)
-        except SchemaViolation as exc:
-            raise TraceError(name, line_no, exc.field, exc.message) from None
-        seq = ev["seq"]
-        if seq <= last_seq:
+        if ev.seq <= last_seq:
             raise TraceError(name, line_no, "seq",
-                             f"must increase within a file: {seq} follows {last_seq}")
-        if ev["node"] not in nodes:
-            raise TraceError(name, line_no, "node", _not_member(ev["node"], nodes))
-        vote = ev["vote"]
-        if vote is not None and vote not in nodes:
-            raise TraceError(name, line_no, "vote", _not_member(vote, nodes))
-        _check_named_nodes(ev, nodes, name, line_no)
+                             f"must increase within a file: {ev.seq} follows {last_seq}")
+        named: list[tuple[str, Any]] = [("node", ev.node), ("vote", ev.vote)]
+        if isinstance(ev, Send | Receive | Drop):
+            named += [("msg.from", ev.msg.from_), ("msg.to", ev.msg.to)]
+        elif isinstance(ev, Vote):
+            named.append(("candidate", ev.candidate))
+        elif isinstance(ev, Propose):
+            named.append(("leader", ev.leader))
+        elif isinstance(ev, Config):
+            for field in ("voters", "outgoing"):
+                members = getattr(ev, field)
+                if members is not UNSET:
+                    named += [(f"{field}[{i}]", m) for i, m in enumerate(members)]
+        for field, node in named:
+            if node is not None and node is not UNSET and node not in nodes:
+                raise TraceError(name, line_no, field, _not_member(node, nodes))
 
 
 def redecode(raw: bytes) -> AnyEvent | None:
@@ -348,11 +366,8 @@ def redecode(raw: bytes) -> AnyEvent | None:
     except (msgspec.DecodeError, UnicodeDecodeError):
         pass
     try:
-        obj = orjson.loads(raw)
-        validate_event(obj)
-        return from_dict(obj)
-    except (orjson.JSONDecodeError, SchemaViolation, msgspec.ValidationError, TypeError,
-            KeyError, AttributeError):
+        return from_json(orjson.loads(raw))
+    except (orjson.JSONDecodeError, msgspec.ValidationError):
         return None
 
 
@@ -373,24 +388,6 @@ def named_nodes_ok(ev: AnyEvent, nodes: frozenset[str]) -> bool:
 
 def _not_member(node: str, nodes: frozenset[str]) -> str:
     return f'names node "{node}", which is not in the header\'s nodes {sorted(nodes)}'
-
-
-def _check_named_nodes(ev: dict[str, Any], nodes: frozenset[str], name: str, line: int) -> None:
-    kind = ev["kind"]
-    if kind in ("send", "receive", "drop"):
-        msg = ev["msg"]
-        for end in ("from", "to"):
-            if msg[end] not in nodes:
-                raise TraceError(name, line, f"msg.{end}", _not_member(msg[end], nodes))
-    elif kind == "vote" and ev["candidate"] not in nodes:
-        raise TraceError(name, line, "candidate", _not_member(ev["candidate"], nodes))
-    elif kind == "propose" and ev.get("leader") is not None and ev["leader"] not in nodes:
-        raise TraceError(name, line, "leader", _not_member(ev["leader"], nodes))
-    elif kind == "config":
-        for field in ("voters", "outgoing"):
-            for i, member in enumerate(ev.get(field, ())):
-                if member not in nodes:
-                    raise TraceError(name, line, f"{field}[{i}]", _not_member(member, nodes))
 
 
 def merge(files: list[TraceFile], is_sent: Callable[[str], bool]) -> Iterator[Event]:
