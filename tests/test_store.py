@@ -8,39 +8,18 @@ from pathlib import Path
 
 import orjson
 import pytest
-from click.testing import CliRunner
 
 from checker import check_files
 from checker.store import INDEXES, StoreError, connect, ingest, record_report, summarize
-from raftref.cli import main
-from raftref.sim.schedule import generate_schedule
-from raftref.sim.simulator import SimResult, run_schedule
 
 from .conftest import ROOT
+from .store_helpers import AT, cli, counts, simulate
 
 CONFORMANCE = ROOT / "traces" / "conformance"
-AT = "2026-01-01T00:00:00+00:00"
-
-
-def simulate(path: Path, seed: int = 3, steps: int = 500, mutant: str | None = None) -> SimResult:
-    schedule = generate_schedule(seed, 3, steps, mutants=(mutant,) if mutant else ())
-    with path.open("wb") as f:
-        return run_schedule(schedule, f)
 
 
 def events_of(path: Path) -> list[dict]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines()[1:]]
-
-
-def counts(db: Path) -> tuple[int, ...]:
-    with sqlite3.connect(db) as conn:
-        return tuple(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                     for t in ("runs", "events", "results", "violations"))
-
-
-def cli(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -135,23 +114,6 @@ def test_a_run_of_several_files_is_one_run(tmp_path: Path) -> None:
             sent.add(mid)
         elif kind == "receive":
             assert mid in sent
-
-
-def test_query_prints_a_table_or_json_and_refuses_writes(tmp_path: Path, trace: Path) -> None:
-    db = tmp_path / "t.db"
-    ingest(db, [trace], ingested_at=AT)
-    sends = sum(e["kind"] == "send" for e in events_of(trace))
-    code, out, _ = cli("db", "query", "--db", str(db),
-                       "SELECT kind, count(*) AS n FROM events WHERE kind = 'send' GROUP BY kind")
-    assert code == 0 and "send" in out and str(sends) in out and "1 row(s)" in out
-    code, out, _ = cli("db", "query", str(db), "SELECT count(*) AS n FROM runs", "--json")
-    assert code == 0 and orjson.loads(out) == [{"n": 1}]
-    before = counts(db)
-    code, out, err = cli("db", "query", "--db", str(db), "DELETE FROM events")
-    assert code == 2 and err.count("\n") == 1 and "read-only" in err
-    code, _, err = cli("db", "query", "--db", str(db), "SELEC nonsense")
-    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1
-    assert counts(db) == before
 
 
 def write_trace(path: Path, header_nodes: list[str], events: list[dict]) -> Path:

@@ -7,27 +7,31 @@ the runs are stored, whatever their verdicts: ``raftref check`` is the gate.
 
 from __future__ import annotations
 
+import io
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import click
-import orjson
 from rich.console import Console
 from rich.table import Table
 
 from checker.engine import UnknownPropertyError
 from checker.errors import TraceError
 from checker.report import CheckReport
-from checker.store.db import DEFAULT_DB, StoreError, connect, translate_errors
+from checker.store.db import DEFAULT_DB, StoreError
 from checker.store.ingest import ingest, record_report
+from checker.store.query import run_query, write_csv, write_json
 from checker.store.summary import Summary, summarize
 from checker.usage import CheckUsageError
 
 DB_OPTION = click.option("--db", "db_path", type=click.Path(path_type=Path), default=None,
                          help=f"The store (SQLite). Default: {DEFAULT_DB}")
+TABLE_ROWS = 100  # rows a terminal table shows unless --limit says otherwise
 TIMEOUT_OPTION = click.option("--timeout", type=click.FloatRange(min=0), default=5.0,
                               show_default=True,
                               help="Seconds to wait for a database locked by another writer.")
@@ -86,41 +90,77 @@ def ingest_command(traces: Sequence[Path], db_path: Path | None, no_check: bool,
 @db_group.command(name="query")
 @click.argument("args", nargs=-1, required=True, metavar="[DB] SQL")
 @DB_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Print the rows as a JSON array.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print every row as CSV (with a header).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print every row as a JSON array of objects, one a line.")
+@click.option("--jsonl", "as_jsonl", is_flag=True,
+              help="Print every row as JSON Lines (one object a line, no array).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, metavar="N",
+              help=f"Read at most N rows. Default: every row for --csv, --json and --jsonl; "
+                   f"the first {TABLE_ROWS} in the table (and a count of the rest).")
 @TIMEOUT_OPTION
-def query_command(args: Sequence[str], db_path: Path | None, as_json: bool,
-                  timeout: float) -> None:
-    """Run one read-only SQL statement and print its rows as a table. The database is --db,
-    or given before the SQL (raftref db query FILE.db "SELECT ..."); writes are refused."""
+def query_command(args: Sequence[str], db_path: Path | None, as_csv: bool, as_json: bool,
+                  as_jsonl: bool, limit: int | None, timeout: float) -> None:
+    """Run one read-only SQL statement and print its rows: a table of at most the first
+    100 (then how many rows there are in all), or every row with --csv, --json or --jsonl,
+    written as they are read. The database is --db, or given before the SQL
+    (raftref db query FILE.db "SELECT ..."); writes are refused."""
     if len(args) > 2:
         raise fail("give one SQL statement (quote it), optionally after the database file")
     if len(args) == 2:
         if db_path is not None:
             raise fail("give the database as --db or before the SQL, not both")
         db_path = Path(args[0])
-    sql = args[-1]
+    if as_csv + as_json + as_jsonl > 1:
+        raise fail("give one of --csv, --json and --jsonl")
     db = db_path or DEFAULT_DB
+    out = sys.stdout.buffer
     try:
-        store = connect(db, readonly=True, timeout=timeout)
-        try:
-            with translate_errors(db, timeout):
-                cursor = store.conn.execute(sql)
-                columns = [d[0] for d in cursor.description or ()]
-                rows = cursor.fetchall()
-        finally:
-            store.close()
+        if as_csv or as_json or as_jsonl:
+            with run_query(db, args[-1], limit=limit, timeout=timeout) as (columns, rows):
+                if as_csv:
+                    write_csv(columns, rows, out)
+                else:
+                    write_json(columns, rows, out, lines=as_jsonl)
+            out.flush()
+        else:
+            _print_table(db, args[-1], limit, timeout)
     except StoreError as exc:
         raise fail(str(exc)) from None
-    if as_json:
-        data = [dict(zip(columns, row, strict=True)) for row in rows]
-        sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
-        return
+    except BrokenPipeError:
+        _quiet_stdout()  # the reader (head, less) has what it wanted
+
+
+def _print_table(db: Path, sql: str, limit: int | None, timeout: float) -> None:
+    """At most TABLE_ROWS rows (or --limit's N) in a table; the rest are counted, not kept."""
+    cap = TABLE_ROWS if limit is None else limit
+    # With --limit, one row past it says whether more follow, and nothing more is read.
+    with run_query(db, sql, limit=None if limit is None else limit + 1,
+                   timeout=timeout) as (columns, rows):
+        shown = list(islice(rows, cap))
+        rest = sum(1 for _ in rows)
     table = Table(*columns) if columns else Table("(no rows returned)")
-    for row in rows:
+    for row in shown:
         table.add_row(*(_cell(v) for v in row))
     console = _console()
     console.print(table)
-    console.print(f"{len(rows)} row(s)")
+    if not rest:
+        console.print(f"{len(shown):,} row{'' if len(shown) == 1 else 's'}")
+    elif limit is None:
+        console.print(f"first {len(shown):,} of {len(shown) + rest:,} rows shown; every row: "
+                      "--csv, --json or --jsonl (a longer table: --limit N)")
+    else:
+        console.print(f"first {len(shown):,} rows shown (--limit {limit}); more rows follow")
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's last flush does not
+    print a second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
 
 
 def _cell(value: Any) -> str:

@@ -80,6 +80,9 @@ def connect(db_path: str | Path, *, timeout: float = 5.0,
             conn = sqlite3.connect(str(path), timeout=timeout)
     except sqlite3.Error as exc:
         raise StoreError(f"{path}: cannot open: {exc}") from None
+    if readonly:
+        # mode=ro guards the store itself; ATTACH and VACUUM INTO would create other files.
+        conn.set_authorizer(_refuse_attach)
     db = sqlite_utils.Database(conn, execute_plugins=False)
     try:
         with translate_errors(path, timeout):
@@ -92,6 +95,10 @@ def connect(db_path: str | Path, *, timeout: float = 5.0,
         conn.close()
         raise
     return db
+
+
+def _refuse_attach(action: int, *_: object) -> int:
+    return sqlite3.SQLITE_DENY if action == sqlite3.SQLITE_ATTACH else sqlite3.SQLITE_OK
 
 
 def _check_magic(path: Path) -> None:
@@ -115,12 +122,15 @@ def translate_errors(path: Path, timeout: float) -> Iterator[None]:
     try:
         yield
     except sqlite3.Error as exc:
-        text = str(exc)
+        text = " ".join(str(exc).split())  # one line, whatever SQLite's message holds
         if "locked" in text or "busy" in text:
             raise StoreError(f"{path}: database is locked by another connection (waited "
                              f"{timeout:g}s); try again when it is done") from None
         if isinstance(exc, sqlite3.DatabaseError) and "not a database" in text:
             raise StoreError(f"{path}: not an SQLite database") from None
+        if "not authorized" in text or "authorization denied" in text:
+            raise StoreError(f"{path}: read-only: statements that write other files (ATTACH, "
+                             "VACUUM INTO) are refused") from None
         if "readonly" in text or "read-only" in text:
             raise StoreError(f"{path}: read-only: {text}") from None
         raise StoreError(f"{path}: {text}") from None
