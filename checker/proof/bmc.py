@@ -15,6 +15,7 @@ bounded model is not vacuous). Compare Apalache's BMC of raft.tla (Z3.md: about 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,11 +127,13 @@ def _violations(u: _Unrolling, properties: tuple[str, ...]) -> dict[str, Any]:
 
 
 def bmc(bounds: Bounds, mutant_name: str | None = None, depth: int = 12,
-        properties: tuple[str, ...] = SAFETY, reach: bool = False) -> BmcResult:
+        properties: tuple[str, ...] = SAFETY, reach: bool = False,
+        on_depth: Callable[[int, bool], None] | None = None) -> BmcResult:
     """Search k = 0, 1, ..., depth for the shortest path violating one of ``properties``.
 
     With ``reach``, also record the first depths at which a leader exists and an entry is
-    committed (the search continues past them)."""
+    committed (the search continues past them). ``on_depth(k, found)`` is called as each
+    depth is decided (progress for the command line)."""
     m = mutant(mutant_name)
     result = BmcResult(bounds, m.name, depth)
     start = time.perf_counter()
@@ -153,10 +156,14 @@ def bmc(bounds: Bounds, mutant_name: str | None = None, depth: int = 12,
             result.violated = [name for name, f in bad.items()
                                if z3.is_true(model.eval(f, model_completion=True))]
             result.path = u.path(model)
+            if on_depth is not None:
+                on_depth(k, True)
             break
         # No path of length k violates a property, so every shortest path we look for from
         # now on satisfies them at step k: say so, which prunes the deeper searches.
         s.add(z3.Not(z3.Or(list(bad.values()))))
+        if on_depth is not None:
+            on_depth(k, False)
     result.seconds = time.perf_counter() - start
     return result
 

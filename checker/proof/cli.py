@@ -4,11 +4,18 @@ A thin layer: parse options, call :func:`checker.proof.prove.prove` or
 :func:`checker.proof.bmc.bmc`, format. Exit codes as everywhere in raftref: 0 every obligation
 holds (or no counterexample within the depth), 1 a counterexample (to induction, or a BMC path),
 2 bad options (one line on stderr, never a traceback).
+
+Progress goes to stderr as the solver goes, one line per action (its obligations, one per lemma)
+or per BMC depth, always, not only on a terminal: a proof takes from seconds to minutes, and a CI
+log or a pipe that shows nothing for minutes looks hung just as a terminal does. A dozen lines is
+concise enough; ``--quiet`` drops them. Standard output (the table, or ``--json``) is unchanged.
 """
 
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +26,7 @@ from checker.proof.bmc import BmcResult, bmc
 from checker.proof.invariants import BY_NAME, LEMMAS, lemma
 from checker.proof.model import Bounds, BoundsError
 from checker.proof.mutants import MUTANTS, NOT_MODELLED, mutant
-from checker.proof.prove import APPEND_ONLY, TYPE_OK, ProofReport, prove
+from checker.proof.prove import ACTIONS, APPEND_ONLY, TYPE_OK, Cell, ProofReport, prove
 from checker.proof.trace_export import write_trace
 
 PROOF_DEFAULTS = (3, 3)  # max-term, max-log for the inductive proof
@@ -133,9 +140,11 @@ def format_bmc(result: BmcResult) -> str:
 @click.option("--cti-json", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the counterexamples to induction (pre/post-states) as JSON here.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress on stderr (by default one line per action or BMC depth).")
 def prove_command(nodes: int, max_term: int | None, max_log: int | None, mutant: str | None,
                   drop: str | None, bmc_depth: int | None, output: Path | None,
-                  cti_json: Path | None, as_json: bool) -> None:
+                  cti_json: Path | None, as_json: bool, quiet: bool) -> None:
     """Prove Raft's safety invariant inductive for bounded abstract Raft (Z3), or find the
     shortest counterexample a mutant allows (bounded model checking)."""
     name = mutant
@@ -158,11 +167,13 @@ def prove_command(nodes: int, max_term: int | None, max_log: int | None, mutant:
         raise ProveUsageError(f"--bmc-depth must be between 0 and 40, got {bmc_depth}")
     if output is not None and name is None:
         raise ProveUsageError("-o/--output writes a mutant's counterexample trace: add --mutant")
+    progress = _Progress(quiet)
     if name is not None:
         sys.exit(_run_bmc(bounds, name, bmc_depth if bmc_depth is not None else 10, output,
-                          as_json))
-    report = prove(bounds, drop=drop)
-    check = bmc(bounds, None, bmc_depth, reach=True) if bmc_depth is not None else None
+                          as_json, progress))
+    report = prove(bounds, drop=drop, on_action=progress.action)
+    check = (bmc(bounds, None, bmc_depth, reach=True, on_depth=progress.depth(bmc_depth))
+             if bmc_depth is not None else None)
     if cti_json is not None:
         _write(cti_json, orjson.dumps([c.to_json() for c in report.ctis],
                                       option=orjson.OPT_INDENT_2))
@@ -179,8 +190,43 @@ def prove_command(nodes: int, max_term: int | None, max_log: int | None, mutant:
     sys.exit(0 if report.ok and (check is None or not check.found) else 1)
 
 
-def _run_bmc(bounds: Bounds, name: str, depth: int, output: Path | None, as_json: bool) -> int:
-    result = bmc(bounds, name, depth)
+class _Progress:
+    """One line on stderr per action of the proof and per depth of BMC, with the time it took."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.done = 0
+        self.last = time.perf_counter()
+
+    def _elapsed(self) -> float:
+        now = time.perf_counter()
+        seconds, self.last = now - self.last, now
+        return seconds
+
+    def action(self, action: str, cells: list[Cell]) -> None:
+        self.done += 1
+        seconds = self._elapsed()
+        if self.quiet:
+            return
+        failed = sum(1 for c in cells if not c.proved)
+        verdict = (f"{len(cells)} obligations hold" if not failed
+                   else f"{failed} of {len(cells)} obligations FAIL")
+        click.echo(f"prove: {self.done}/{len(ACTIONS) + 1} {action}: {verdict} "
+                   f"({seconds:.1f}s)", err=True)
+
+    def depth(self, depth: int) -> Callable[[int, bool], None]:
+        def report(k: int, found: bool) -> None:
+            seconds = self._elapsed()
+            if not self.quiet:
+                click.echo(f"bmc: depth {k} of {depth}: "
+                           f"{'violation found' if found else 'no violation'} ({seconds:.1f}s)",
+                           err=True)
+        return report
+
+
+def _run_bmc(bounds: Bounds, name: str, depth: int, output: Path | None, as_json: bool,
+             progress: _Progress) -> int:
+    result = bmc(bounds, name, depth, on_depth=progress.depth(depth))
     if output is not None and result.found:
         try:
             write_trace(result, output)

@@ -18,6 +18,7 @@ the rest implies it, or it is simply not needed for the others).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -217,16 +218,22 @@ def implied_by_rest(bounds: Bounds, name: str) -> bool:
 
 
 def prove(bounds: Bounds, drop: str | None = None, symmetry: bool = True,
-          actions: tuple[str, ...] = ACTIONS) -> ProofReport:
-    """The whole inductive check at ``bounds`` (optionally without lemma ``drop``)."""
+          actions: tuple[str, ...] = ACTIONS,
+          on_action: Callable[[str, list[Cell]], None] | None = None) -> ProofReport:
+    """The whole inductive check at ``bounds`` (optionally without lemma ``drop``).
+    ``on_action(action, cells)`` is called as each action's (and Init's) obligations are
+    decided (progress for the command line)."""
     if drop is not None:
         lemma(drop)  # validates the name
     hyps = [info.name for info in LEMMAS if info.name != drop]
     start = time.perf_counter()
     report = ProofReport(bounds, drop)
-    report.cells.extend(_check_init(bounds, hyps))
-    for action in actions:
-        report.cells.extend(check_action(bounds, action, hyps, symmetry))
+    for action in ("Init", *actions):
+        cells = (_check_init(bounds, hyps) if action == "Init"
+                 else check_action(bounds, action, hyps, symmetry))
+        report.cells.extend(cells)
+        if on_action is not None:
+            on_action(action, cells)
     if drop is not None and report.ok:
         report.implied = implied_by_rest(bounds, drop)
     report.seconds = time.perf_counter() - start
