@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import orjson
 from click.testing import CliRunner
 
 from raftref.cli import main
@@ -30,3 +31,15 @@ def cli(*args: str) -> tuple[int, str, str]:
     """Run ``raftref ARGS`` in this process: exit code, stdout, stderr."""
     result = CliRunner().invoke(main, list(args))
     return result.exit_code, result.stdout, result.stderr
+
+
+def write_trace(path: Path, header_nodes: list[str], events: list[dict]) -> Path:
+    header = {"type": "header", "format": "raft-trace", "version": 1,
+              "implementation": {"name": "handmade", "version": "1"}, "nodes": header_nodes}
+    lines = [header] + [{"type": "event", "seq": i, "commit": 0, **e} for i, e in enumerate(events)]
+    path.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
+    return path
+
+
+def ev(node: str, kind: str, term: int, role: str, vote: str | None, **more: object) -> dict:
+    return {"node": node, "kind": kind, "term": term, "role": role, "vote": vote, **more}

@@ -1,5 +1,6 @@
-"""The trace store: ingest, de-duplication, schema and indexes, query, summary figures, and bad
-input (not SQLite, locked, off-schema trace) leaving the database as it was."""
+"""The trace store: ingest, de-duplication, schema and indexes, several files as one run, summary
+figures, integers past 64 bits. Queries: tests/test_store_query.py; bad input:
+tests/test_store_errors.py."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import orjson
 import pytest
 
 from checker import check_files
-from checker.store import INDEXES, StoreError, connect, ingest, record_report, summarize
+from checker.store import INDEXES, ingest, record_report, summarize
 
 from .conftest import ROOT
-from .store_helpers import AT, cli, counts, simulate
+from .store_helpers import AT, cli, counts, ev, simulate, write_trace
 
 CONFORMANCE = ROOT / "traces" / "conformance"
 
@@ -43,14 +44,14 @@ def test_ingest_stores_the_header_every_event_and_the_check(tmp_path: Path, trac
     # Columns plus extra give back every event exactly.
     cur = conn.execute("SELECT seq, line, node, kind, term, role, vote, commit_index, msg_type, "
                        "msg_from, msg_to, msg_id, extra FROM events ORDER BY seq")
-    for ev, (seq, line, node, kind, term, role, vote, commit, mtype, mfrom, mto, mid, extra) in \
-            zip(events, cur, strict=True):
+    for event, (seq, line, node, kind, term, role, vote, commit, mtype, mfrom, mto, mid,
+                extra) in zip(events, cur, strict=True):
         rebuilt = {"type": "event", "seq": seq, "node": node, "kind": kind, "term": term,
                    "role": role, "vote": vote, "commit": commit, **orjson.loads(extra or "{}")}
         if mtype is not None:
             rebuilt["msg"] = {"type": mtype, "id": mid, "from": mfrom, "to": mto,
                               **rebuilt["msg"]}
-        assert rebuilt == ev
+        assert rebuilt == event
         assert line == seq + 2  # the header is line 1
 
 
@@ -116,18 +117,6 @@ def test_a_run_of_several_files_is_one_run(tmp_path: Path) -> None:
             assert mid in sent
 
 
-def write_trace(path: Path, header_nodes: list[str], events: list[dict]) -> Path:
-    header = {"type": "header", "format": "raft-trace", "version": 1,
-              "implementation": {"name": "handmade", "version": "1"}, "nodes": header_nodes}
-    lines = [header] + [{"type": "event", "seq": i, "commit": 0, **e} for i, e in enumerate(events)]
-    path.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
-    return path
-
-
-def ev(node: str, kind: str, term: int, role: str, vote: str | None, **more: object) -> dict:
-    return {"node": node, "kind": kind, "term": term, "role": role, "vote": vote, **more}
-
-
 ELECTIONS = [
     ev("n1", "start", 0, "follower", None, log=[], restart=False),             # seq 0
     ev("n2", "start", 0, "follower", None, log=[], restart=False),
@@ -176,90 +165,6 @@ def test_summary_leaders_per_term_match_the_simulator(tmp_path: Path) -> None:
     assert e.most_leaders_in_a_term == max(len(set(v)) for v in result.leaders.values())
     assert summary.properties["ElectionSafety"] == (1, 1, 1)
     assert "ElectionSafety" in run.violated
-
-
-# ------------------------------------------------------------------------------ bad input
-
-
-def test_a_file_that_is_not_sqlite_is_refused_and_left_alone(tmp_path: Path, trace: Path) -> None:
-    db = tmp_path / "notes.db"
-    db.write_bytes(b"my precious notes\n" * 10)
-    for args in (["db", "ingest", str(trace), "--db", str(db)], ["db", "summary", "--db", str(db)],
-                 ["db", "query", str(db), "SELECT 1"], ["check", str(trace), "--db", str(db)]):
-        code, _, err = cli(*args)
-        assert code == 2, args
-        assert err.count("\n") == 1 and "not an SQLite database" in err
-    assert db.read_bytes() == b"my precious notes\n" * 10
-
-
-def test_another_sqlite_database_is_not_taken_over(tmp_path: Path, trace: Path) -> None:
-    db = tmp_path / "other.db"
-    with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TABLE accounts (id INTEGER)")
-    with pytest.raises(StoreError, match="not a raftref store"):
-        ingest(db, [trace], ingested_at=AT)
-
-
-def test_a_locked_database_gives_exit_2_and_loses_nothing(tmp_path: Path, trace: Path) -> None:
-    db = tmp_path / "t.db"
-    ingest(db, [trace], ingested_at=AT)
-    before = counts(db)
-    other = tmp_path / "other.jsonl"
-    simulate(other, seed=4, steps=200)
-    holder = sqlite3.connect(db, isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")
-    try:
-        for args in (["db", "ingest", str(other)], ["db", "summary"],
-                     ["db", "query", "SELECT count(*) FROM runs"]):
-            code, _, err = cli(*args, "--db", str(db), "--timeout", "0.1")
-            assert code == 2, args
-            assert err.count("\n") == 1 and "locked" in err
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
-    assert counts(db) == before
-
-
-@pytest.mark.parametrize("bad_line, needle", [
-    ('{"type":"event","seq":999999,"node":"n1","kind":"timeout","term":-1,"role":"candidate",'
-     '"vote":"n1","commit":0}', "field term"),
-    ('{"type":"event","seq":999999,"node":"n9","kind":"timeout","term":9,"role":"candidate",'
-     '"vote":"n9","commit":0}', "not in the header"),
-    ("not json at all", "invalid JSON"),
-])
-def test_a_trace_failing_the_schema_half_way_leaves_nothing_of_itself(
-        tmp_path: Path, trace: Path, bad_line: str, needle: str) -> None:
-    db = tmp_path / "t.db"
-    ingest(db, [trace], ingested_at=AT)
-    before = counts(db)
-    good = tmp_path / "good.jsonl"
-    simulate(good, seed=5, steps=300)
-    lines = good.read_text().splitlines()
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text("\n".join(lines[:-40] + [bad_line] + lines[-40:]) + "\n")
-    code, out, err = cli("db", "ingest", str(good), str(bad), "--db", str(db))
-    assert code == 2
-    assert err.count("\n") == 1 and f"bad.jsonl:{len(lines) - 39}" in err and needle in err
-    assert "good.jsonl: stored as run 2" in out  # the run before the bad one is kept whole
-    after = counts(db)
-    assert after[0] == before[0] + 1
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT source FROM runs ORDER BY id").fetchall() == [
-            (str(trace),), (str(good),)]
-        assert conn.execute("SELECT count(*) FROM events WHERE run_id = 2").fetchone()[0] == \
-            len(lines) - 1
-
-
-def test_a_trace_the_checker_cannot_use_is_not_stored(tmp_path: Path) -> None:
-    db = tmp_path / "t.db"
-    broken = write_trace(tmp_path / "hole.jsonl", ["n1"], [
-        ev("n1", "start", 0, "follower", None, log=[], restart=False),
-        ev("n1", "append", 0, "follower", None, index=3, entries=[{"term": 0, "data": 1}]),
-    ])
-    code, _, err = cli("db", "ingest", str(broken), "--db", str(db))
-    assert code == 2 and "hole.jsonl:3" in err and "holes" in err
-    with connect(db) as store:
-        assert store["runs"].count == 0 and store["events"].count == 0
 
 
 def test_the_readme_documents_every_table_column_index_and_command() -> None:

@@ -24,6 +24,7 @@ from checker.store.db import (
     TABLES,
     VIOLATION_COLUMNS,
     StoreError,
+    UnknownRunError,
     connect,
     translate_errors,
 )
@@ -34,6 +35,6 @@ from checker.store.summary import Election, RunElections, Summary, elections_of,
 __all__ = [
     "DEFAULT_DB", "EVENT_COLUMNS", "INDEXES", "RESULT_COLUMNS", "RUN_COLUMNS", "SCHEMA_VERSION",
     "TABLES", "VIOLATION_COLUMNS", "Election", "RunElections", "RunRecord", "StoreError",
-    "Summary", "connect", "elections_of", "ingest", "record_report", "run_query", "summarize",
-    "translate_errors", "write_csv", "write_json",
+    "Summary", "UnknownRunError", "connect", "elections_of", "ingest", "record_report",
+    "run_query", "summarize", "translate_errors", "write_csv", "write_json",
 ]

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from checker.outputs import OutputError, make_folder
+
 DEFAULT_DB = Path("traces/raftref.db")
 SCHEMA_VERSION = 1  # PRAGMA user_version of a raftref store
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -51,7 +53,12 @@ INDEXES: dict[str, tuple[str, tuple[str, ...], bool]] = {
 
 
 class StoreError(Exception):
-    """The database cannot be used (not SQLite, locked, unwritable, bad SQL): one line for users."""
+    """The database cannot be used (not SQLite, locked, unwritable, bad SQL, unknown run):
+    ``str()`` is the one line a user sees."""
+
+
+class UnknownRunError(StoreError):
+    """A run id the store does not hold; the message names it and the ids the store holds."""
 
 
 def connect(db_path: str | Path, *, timeout: float = 5.0,
@@ -69,9 +76,9 @@ def connect(db_path: str | Path, *, timeout: float = 5.0,
                              f"TRACE --db {path})")
     else:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot create its directory: {exc.strerror}") from None
+            make_folder(path.parent, path)  # the rule of every output path (checker/outputs.py)
+        except OutputError as exc:
+            raise StoreError(str(exc)) from None
     try:
         if readonly:
             conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
@@ -105,7 +112,7 @@ def _check_magic(path: Path) -> None:
     try:
         with path.open("rb") as f:
             head = f.read(len(SQLITE_MAGIC))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no such file: nothing to protect
         return
     except IsADirectoryError:
         raise StoreError(f"{path}: is a directory, not a database file") from None

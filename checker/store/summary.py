@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from checker.properties import PROPERTY_NAMES
-from checker.store.db import connect, translate_errors
+from checker.store.db import UnknownRunError, connect, translate_errors
 
 
 @dataclass(frozen=True)
@@ -56,17 +56,22 @@ class Summary:
 
 def summarize(db_path: str | Path, *, run_ids: list[int] | None = None,
               timeout: float = 5.0) -> Summary:
-    """The figures of ``raftref db summary`` (read-only)."""
+    """The figures of ``raftref db summary`` (read-only): every run, or the runs ``run_ids``
+    (UnknownRunError, naming the ids the store holds, if one is not stored)."""
     path = Path(db_path)
     db = connect(path, readonly=True, timeout=timeout)
     try:
         with translate_errors(path, timeout):
-            if "runs" not in db.table_names():
-                return Summary([], {}, {}, [])
-            runs = list(db.query(
-                "SELECT id, source, origin, implementation, impl_version, nodes, events, "
-                "verdict, violations, violated FROM runs ORDER BY id"))
+            runs = []
+            if "runs" in db.table_names():
+                runs = list(db.query(
+                    "SELECT id, source, origin, implementation, impl_version, nodes, events, "
+                    "verdict, violations, violated FROM runs ORDER BY id"))
             if run_ids is not None:
+                stored = [r["id"] for r in runs]
+                missing = sorted(set(run_ids) - set(stored))
+                if missing:
+                    raise UnknownRunError(unknown_runs(path, missing, stored))
                 wanted = set(run_ids)
                 runs = [r for r in runs if r["id"] in wanted]
             verdicts: dict[str, int] = defaultdict(int)
@@ -77,6 +82,30 @@ def summarize(db_path: str | Path, *, run_ids: list[int] | None = None,
     finally:
         db.close()
     return Summary(runs, dict(verdicts), properties, elections)
+
+
+def unknown_runs(path: Path, missing: list[int], stored: list[int]) -> str:
+    """'DB: no run 9 (runs stored: 1-4, 7)': the ids asked for that are not stored, and the
+    ones that are, as ranges."""
+    asked = f"no run {missing[0]}" if len(missing) == 1 else \
+        f"no runs {', '.join(map(str, missing))}"
+    if not stored:
+        return f"{path}: {asked} (no runs stored yet)"
+    return f"{path}: {asked} (runs stored: {id_ranges(stored)})"
+
+
+def id_ranges(ids: list[int], most: int = 10) -> str:
+    """Sorted ids as ranges, '1-4, 7, 9-12', the first ``most`` of them then how many more."""
+    spans: list[list[int]] = []
+    for i in sorted(ids):
+        if spans and i == spans[-1][1] + 1:
+            spans[-1][1] = i
+        else:
+            spans.append([i, i])
+    text = [str(a) if a == b else f"{a}-{b}" for a, b in spans]
+    if len(text) > most:
+        return ", ".join(text[:most]) + f" and {len(text) - most} more ranges"
+    return ", ".join(text)
 
 
 def _properties(db: Any, ids: list[int]) -> dict[str, tuple[int, int, int]]:
