@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from checker import check_files
-from checker.store import INDEXES, ingest, record_report, summarize
+from checker.store import DEFAULT_DB, INDEXES, ingest, record_report, summarize
 
 from .conftest import ROOT
 from .store_helpers import AT, cli, counts, ev, simulate, write_trace
@@ -206,3 +206,31 @@ def test_entry_data_beyond_64_bit_integers_is_checked_and_stored(tmp_path: Path,
     with sqlite3.connect(db) as conn:
         extras = [row[0] for row in conn.execute("SELECT extra FROM events WHERE kind='propose'")]
     assert any(f'"value":{big}' in extra for extra in extras if extra)
+
+
+def test_the_default_store_is_out_raftref_db_which_git_ignores(
+        tmp_path: Path, trace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store is output: it goes under out/ (git-ignored, beside the demo's and fuzz's run
+    folders), never into the tracked traces/ folder."""
+    assert DEFAULT_DB == Path("out/raftref.db")
+    assert "/out/" in (ROOT / ".gitignore").read_text().splitlines()
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = cli("db", "ingest", str(trace))
+    assert code == 0 and out.splitlines()[-1] == "1 new run(s) in out/raftref.db"
+    assert (tmp_path / "out" / "raftref.db").is_file() and not (tmp_path / "traces").exists()
+    code, out, _ = cli("db", "query", "SELECT count(*) AS runs FROM runs", "--json")
+    assert code == 0 and orjson.loads(out) == [{"runs": 1}]
+    code, out, _ = cli("db", "summary")
+    assert code == 0 and str(trace) in out
+
+
+def test_nothing_defaults_to_the_old_store_path() -> None:
+    old = "traces/" + "raftref.db"
+    # docs/commands.md is generated from --help and checked by tests/test_commands_doc.py;
+    # docs/store.md names the old path once, to say how to move a store kept there.
+    files = [ROOT / "Makefile", *[p for folder in ("raftref", "checker", "bench")
+                                  for p in (ROOT / folder).rglob("*.py")],
+             *[p for p in (ROOT / "docs").glob("*.md")
+               if p.name not in ("commands.md", "store.md")]]
+    stale = [str(p.relative_to(ROOT)) for p in files if old in p.read_text()]
+    assert stale == []

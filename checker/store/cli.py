@@ -51,9 +51,11 @@ def fail(message: str) -> CheckUsageError:
     return CheckUsageError(message)
 
 
-@click.group(name="db", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="db", context_settings={"help_option_names": ["-h", "--help"]},
+             help=f"The trace store: runs, events and check results in SQLite (default "
+                  f"{DEFAULT_DB}).")
 def db_group() -> None:
-    """The trace store: runs, events and check results in SQLite (default traces/raftref.db)."""
+    pass
 
 
 @db_group.command(name="ingest")

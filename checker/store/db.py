@@ -16,7 +16,9 @@ import sqlite_utils
 
 from checker.outputs import OutputError, make_folder
 
-DEFAULT_DB = Path("traces/raftref.db")
+# Under out/, which git ignores and where the demo's and fuzz's run folders go too: a store is
+# output, and traces/ is tracked (its conformance traces and counterexamples are data).
+DEFAULT_DB = Path("out/raftref.db")
 SCHEMA_VERSION = 1  # PRAGMA user_version of a raftref store
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
