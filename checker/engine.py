@@ -65,6 +65,10 @@ class UnknownPropertyError(ValueError):
         super().__init__(f"unknown property {name!r}; valid names: {', '.join(PROPERTY_NAMES)}")
         self.name = name
 
+    def __reduce__(self) -> tuple[type[UnknownPropertyError], tuple[str]]:
+        # Unpickling calls cls(*args): the name, not the message built from it.
+        return type(self), (self.name,)
+
 
 def select_properties(only: Iterable[str] | None = None,
                       skip: Iterable[str] | None = None) -> list[type[Property]]:
