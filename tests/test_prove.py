@@ -93,7 +93,7 @@ def test_prove_command_prints_the_table_and_exits_0() -> None:
     assert result.exit_code == 0, result.output
     assert "PROVED" in result.output and "BecomeLeader" in result.output
     as_json = CliRunner().invoke(prove_command, ["--json", "--max-log", "2"])
-    obj = orjson.loads(as_json.output)
+    obj = orjson.loads(as_json.stdout)  # stderr has the progress lines
     assert obj["ok"] and obj["bounds"] == {"nodes": 3, "max_term": 3, "max_log": 2}
 
 
