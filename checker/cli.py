@@ -19,6 +19,7 @@ from checker.errors import TraceError
 from checker.junit import to_junit
 from checker.outputs import OutputError, atomic_output, check_output_file
 from checker.properties import PROPERTY_NAMES
+from checker.sources import STDIN
 from checker.usage import CheckUsageError
 
 
@@ -39,7 +40,8 @@ def _write_junit(path: Path, data: bytes) -> None:
 
 
 @click.command(name="check", context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("traces", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("traces", nargs=-1, required=True, type=click.Path(path_type=Path,
+                                                                   allow_dash=True))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path), default=None,
               help="Also write JUnit XML (one test case per property) to this file.")
@@ -51,11 +53,21 @@ def _write_junit(path: Path, data: bytes) -> None:
               help="Also record the run and its result in this trace store (SQLite).")
 @click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
               help="Also write the run's HTML space-time report to this file.")
+@click.option("--partial", is_flag=True,
+              help="Check per-process files that leave members of the cluster without any "
+                   "event (their files missing): what needs those members' events is not "
+                   "checked. Refused without this flag.")
+@click.option("--merge-anyway", is_flag=True,
+              help="Merge files whose headers say they are different runs (a logical-clock "
+                   "trace beside another, or differing implementation, clock, seed or "
+                   "options). Refused without this flag.")
 def check_command(traces: Sequence[Path], as_json: bool, junit_path: Path | None,
                   only: Sequence[str], skip: Sequence[str], db_path: Path | None,
-                  html_path: Path | None) -> None:
+                  html_path: Path | None, partial: bool, merge_anyway: bool) -> None:
     """Check raft-trace files (spec/trace.schema.json) against the Raft safety properties of
     spec/PROPERTIES.md. Several files (one per process) are checked together as one run.
+    '-' reads standard input; gzip-compressed input is read as it is. Reference:
+    docs/checker.md.
 
     Properties: ElectionSafety, LeaderAppendOnly, LogMatching, LeaderCompleteness,
     StateMachineSafety, TermMonotonic, VoteOnce, CommitJustified, CommittedDurable, ApplyOrder,
@@ -74,8 +86,14 @@ def check_command(traces: Sequence[Path], as_json: bool, junit_path: Path | None
             if _same_file(junit_path, trace) or junit_path == trace:
                 raise CheckUsageError(f"{junit_path}: refusing to overwrite an input trace "
                                       "with the JUnit report")
+    stdin = [t for t in traces if str(t) == STDIN]
+    if stdin and (db_path is not None or html_path is not None):
+        raise CheckUsageError("--db and --html read the trace files again, which standard "
+                              "input cannot be: give the trace as a file")
     try:
-        report = check_files(list(traces), only=only or None, skip=skip or None)
+        report = check_files([STDIN if str(t) == STDIN else t for t in traces],
+                             only=only or None, skip=skip or None, partial=partial,
+                             merge_anyway=merge_anyway)
     except TraceError as exc:
         raise CheckUsageError(str(exc)) from None
     except UnknownPropertyError as exc:

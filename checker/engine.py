@@ -36,9 +36,11 @@ from checker.events import (
     Vote,
 )
 from checker.properties import ALL_PROPERTIES, PROPERTY_NAMES, Context, Property
-from checker.reader import FileSource, MemorySource, Source, TraceFile, merge, redecode
+from checker.reader import MemorySource, Source, TraceFile, merge, redecode
 from checker.report import CheckReport
+from checker.runs import check_one_run, missing_members_error, per_process
 from checker.schema import KINDS
+from checker.sources import STDIN, open_source
 from checker.state import (
     Ledger,
     Loc,
@@ -85,22 +87,20 @@ class Engine:
     """Checks the events of ``files`` (one file, or several merged) against ``properties``."""
 
     def __init__(self, files: list[TraceFile], properties: list[type[Property]],
-                 message_window: int = 1 << 12) -> None:
+                 message_window: int = 1 << 12, *, partial: bool = False,
+                 merge_anyway: bool = False) -> None:
         self.files = files
         self.sources: list[Source] = [f.source for f in files]
+        check_one_run(files, merge_anyway)
+        self.partial = partial
         first = files[0]
-        for other in files[1:]:
-            if other.nodes != first.nodes:
-                raise TraceError(other.name, 1, "nodes",
-                                 f"{sorted(other.nodes)} differs from {first.name}'s "
-                                 f"{sorted(first.nodes)}: files checked together describe one "
-                                 "cluster")
         self.nodes = {name: NodeState(name) for name in first.header["nodes"]}
         self.ledger = Ledger()
         rereadable = all(source.rereadable for source in self.sources)
         self.registry = MessageRegistry(self._reload_message if rereadable else None,
                                         message_window)
-        self.ctx = Context(self.nodes, self.sources, self.ledger, self.registry)
+        self.ctx = Context(self.nodes, self.sources, self.ledger, self.registry,
+                           per_process(files))
         self.props = [cls(self.ctx) for cls in properties]
         hooks: dict[str, list[Hook]] = {}
         for prop in self.props:
@@ -121,6 +121,7 @@ class Engine:
         self._on_append_response = get("on_append_response", [])
         self._on_stale_send = get("on_stale_send", [])
         self._on_follower_commit = get("on_follower_commit", [])
+        self._on_finish = get("on_finish", [])
         self._track_requests = bool(self._on_reply)
         self.counts = dict.fromkeys(KINDS, 0)
         self._handlers: dict[type, Callable[[NodeState, Any, Loc], None]] = {
@@ -143,12 +144,29 @@ class Engine:
                 self._loop(chain.from_iterable(self.files[0].batches()))
             else:
                 self._loop(merge(self.files, self.registry.known))
+            self._finish()
+            return self.report()
         finally:
             if gc_was_enabled:
                 gc.enable()
             for source in self.sources:
                 source.close()
-        return self.report()
+
+    def _finish(self) -> None:
+        """After the last event: members of a per-process run that no file showed are missing
+        files (an error unless ``partial``); properties conclude."""
+        absent: frozenset[str] = frozenset()
+        if self.ctx.per_process:
+            absent = frozenset(name for name, n in self.nodes.items() if not n.started)
+            if absent and not self.partial:
+                raise missing_members_error(self.files, sorted(absent))
+            if absent:
+                self.ctx.notes.append(
+                    f"partial check (--partial): the files given hold no events of "
+                    f"{', '.join(sorted(absent))}; the properties were checked on what they "
+                    "show")
+        for hook in self._on_finish:
+            hook(absent)
 
     def _loop(self, events: Iterable[tuple[AnyEvent, Loc]]) -> None:
         """:meth:`step` for every event, with the hottest kinds (apply, send, receive, drop:
@@ -280,6 +298,8 @@ class Engine:
             prop.result.evaluated = (events if kinds is None
                                      else sum(self.counts[k] for k in kinds))
             report.properties.append(prop.result)
+        report.notes.extend(self.ctx.notes)
+        self.ctx.fill_citations(self.props)
         if self.registry.forgotten:
             report.notes.append(f"{self.registry.forgotten} sent messages were still undelivered "
                                 "beyond the message window and were forgotten; receives of "
@@ -547,31 +567,47 @@ def _note_received(n: NodeState, msg: Message, loc: Loc) -> None:
 
 
 def _open(paths: list[str | Path]) -> list[TraceFile]:
-    seen: dict[Path, str] = {}
-    files = []
-    for i, path in enumerate(paths):
-        try:
-            resolved = Path(path).resolve()
-        except OSError:
-            resolved = Path(path)
-        if resolved in seen:
-            raise TraceError(str(path), 0, None, f"is given twice (also as {seen[resolved]})")
-        seen[resolved] = str(path)
-        files.append(TraceFile(FileSource(path), i))
+    seen: dict[Path | str, str] = {}
+    files: list[TraceFile] = []
+    try:
+        for i, path in enumerate(paths):
+            try:
+                resolved: Path | str = STDIN if str(path) == STDIN else Path(path).resolve()
+            except OSError:
+                resolved = Path(path)
+            if resolved in seen:
+                raise TraceError(str(path), 0, None, f"is given twice (also as {seen[resolved]})")
+            seen[resolved] = str(path)
+            files.append(TraceFile(open_source(path), i))
+    except BaseException:
+        for f in files:
+            f.close()
+        raise
     return files
 
 
 def check_files(paths: Iterable[str | Path], only: Iterable[str] | None = None,
-                skip: Iterable[str] | None = None) -> CheckReport:
+                skip: Iterable[str] | None = None, *, partial: bool = False,
+                merge_anyway: bool = False) -> CheckReport:
     """Check one trace file, or several (one per process) merged; see spec/PROPERTIES.md.
 
+    ``-`` is standard input; gzip-compressed files are read as they are. Several files must be
+    one run (checker/runs.py) unless ``merge_anyway``; a per-process run whose members have no
+    events in the files is refused unless ``partial``, which checks what the files show.
     Raises TraceError for unusable input and UnknownPropertyError for a bad property name.
     """
     properties = select_properties(only, skip)
     path_list = list(paths)
     if not path_list:
         raise ValueError("no trace files given")
-    return Engine(_open(path_list), properties).run()
+    files = _open(path_list)
+    try:
+        engine = Engine(files, properties, partial=partial, merge_anyway=merge_anyway)
+    except BaseException:
+        for f in files:
+            f.close()
+        raise
+    return engine.run()
 
 
 def check_lines(lines: Iterable[str | bytes], name: str = "<memory>",

@@ -12,13 +12,9 @@ field.
 
 from __future__ import annotations
 
-import io
-import os
-import stat
 from collections.abc import Callable, Iterable, Iterator
 from itertools import accumulate, count, repeat
 from operator import add
-from pathlib import Path
 from typing import IO, Any
 
 import msgspec
@@ -41,87 +37,26 @@ from checker.events import (
     from_json,
 )
 from checker.schema import explain
+from checker.sources import (
+    MAX_LINE,
+    READ_ERRORS,
+    FileSource,
+    MemorySource,
+    Source,
+    StdinSource,
+    read_error,
+)
 from checker.state import Loc
 
-MAX_LINE = 1 << 20  # 1 MiB: no raft-trace line needs more
+__all__ = ["CHUNK", "MAX_LINE", "Event", "FileSource", "MemorySource", "Source", "StdinSource",
+           "TraceFile", "merge", "named_nodes_ok", "redecode"]
+
 CHUNK = 1 << 16  # bytes read at a time
 
 Event = tuple[AnyEvent, Loc]
 MESSAGE_EVENTS = frozenset((Send, Receive, Drop))
 #: Event classes that name no node beyond node and vote.
 PLAIN_EVENTS = frozenset(cls for cls in EVENT_CLASSES if cls not in (Vote, Propose, Config))
-
-
-class Source:
-    """One input (a file or lines in memory): its display name and the text of its lines."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        #: Whether :meth:`text` can read a line again (not so for a pipe).
-        self.rereadable = True
-
-    def open(self) -> IO[bytes]:
-        """The bytes of the trace, as a binary stream."""
-        raise NotImplementedError
-
-    def text(self, line: int, offset: int) -> str:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        """Release what :meth:`text` opened."""
-
-
-class FileSource(Source):
-    """A trace file; lines cited in a report are read back by byte offset."""
-
-    def __init__(self, path: str | Path) -> None:
-        super().__init__(str(path))
-        self.path = Path(path)
-        self._handle: IO[bytes] | None = None
-
-    def open(self) -> IO[bytes]:
-        try:
-            handle = open(self.path, "rb")  # noqa: SIM115 - closed by the reader
-            self.rereadable = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
-            return handle
-        except IsADirectoryError:
-            raise TraceError(self.name, 0, None, "is a directory, not a trace file") from None
-        except OSError as exc:
-            raise TraceError(self.name, 0, None, f"cannot read: {exc.strerror or exc}") from None
-
-    def text(self, line: int, offset: int) -> str:
-        if not self.rereadable:  # opening a named pipe again would wait for a writer
-            return "(not shown: the trace was read from a pipe, which cannot be read again)"
-        try:
-            if self._handle is None:
-                self._handle = open(self.path, "rb")  # noqa: SIM115 - closed in close()
-            self._handle.seek(offset)
-            raw = self._handle.readline(MAX_LINE)
-        except OSError:
-            return "(line no longer readable)"
-        return raw.decode("utf-8", "replace").rstrip("\r\n")
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
-
-
-class MemorySource(Source):
-    """Lines given in memory (tests, small traces): kept so that violations can cite them."""
-
-    def __init__(self, lines: Iterable[str | bytes], name: str) -> None:
-        super().__init__(name)
-        self.lines: list[bytes] = []
-        for ln in lines:
-            raw = ln.encode("utf-8", "surrogatepass") if isinstance(ln, str) else bytes(ln)
-            self.lines.append(raw if raw.endswith(b"\n") else raw + b"\n")
-
-    def open(self) -> IO[bytes]:
-        return io.BytesIO(b"".join(self.lines))
-
-    def text(self, line: int, offset: int) -> str:
-        return self.lines[line - 1].decode("utf-8", "replace").rstrip("\r\n")
 
 
 def _json_error(name: str, raw: bytes, line_no: int, complete: bool,
@@ -175,9 +110,9 @@ class TraceFile:
         """The next raw line and whether it ends with a newline (b"" at the end)."""
         try:
             raw = self._readline(MAX_LINE + 1)
-        except OSError as exc:
+        except READ_ERRORS as exc:
             raise TraceError(self.name, self._line_no + 1, None,
-                             f"cannot read: {exc.strerror or exc}") from None
+                             read_error(exc)) from None
         if not raw:
             return raw, True
         self._line_no += 1
@@ -245,9 +180,9 @@ class TraceFile:
             # unfinished last line is carried over, and it may not grow past MAX_LINE.
             try:
                 chunk = read(CHUNK)
-            except OSError as exc:
+            except READ_ERRORS as exc:
                 raise TraceError(name, line_no + 1, None,
-                                 f"cannot read: {exc.strerror or exc}") from None
+                                 read_error(exc)) from None
             if chunk:
                 data = carry + chunk if carry else chunk
                 lines = data.split(b"\n")

@@ -22,6 +22,8 @@ property, only the hooks that property defines:
   received since it (re)started (``n.seen_term``, ``n.seen_loc``).
 - ``on_follower_commit(n, old, new, loc)``: a non-leader's commit index rose while its latest
   receive was an AppendEntries (``n.append_limit`` = (the commit it justifies, its loc)).
+- ``on_finish(absent)``: after the last event; ``absent`` are the members of a per-process run
+  that no file showed (checked with ``partial``; else the check stops with an error first).
 
 Hooks are called only for the events they name, so a property pays nothing for the others.
 """
@@ -29,6 +31,7 @@ Hooks are called only for the events they name, so a property pays nothing for t
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from checker.reader import Source
@@ -39,26 +42,45 @@ MAX_VIOLATIONS = 100  # per property; further ones are counted, not listed
 
 HOOKS = ("on_term", "on_vote", "on_leader", "on_entry", "on_truncate", "on_commit", "on_apply",
          "on_start", "on_reply", "on_reused_id", "on_unmatched", "on_append_response",
-         "on_stale_send", "on_follower_commit")
+         "on_stale_send", "on_follower_commit", "on_finish")
 
 
 class Context:
     """What properties may read: the cluster, the shared ledgers, and the sources to cite."""
 
     def __init__(self, nodes: dict[str, NodeState], sources: list[Source], ledger: Ledger,
-                 registry: MessageRegistry) -> None:
+                 registry: MessageRegistry, per_process: bool = False) -> None:
         self.nodes = nodes
         self.cluster_size = len(nodes)
         self.cluster: frozenset[str] = frozenset(nodes)  # the configuration before any config
         self.sources = sources
         self.ledger = ledger
         self.registry = registry
+        #: Whether the run's members may be spread over files (checker/runs.py).
+        self.per_process = per_process
+        #: Notes for the report, beside the verdicts.
+        self.notes: list[str] = []
+        self._cited: set[Loc] = set()
 
     def cite(self, locs: Iterable[Loc | None]) -> tuple[CitedLine, ...]:
-        """The cited lines, each once, in file and line order."""
+        """The cited lines, each once, in file and line order; their text is read when the
+        report is made (:meth:`fill_citations`), all of a file's lines in one pass."""
         unique = sorted({loc for loc in locs if loc is not None})
-        return tuple(CitedLine(self.sources[s].name, line, self.sources[s].text(line, offset))
-                     for s, line, offset in unique)
+        self._cited.update(unique)
+        return tuple(CitedLine(self.sources[s].name, line, "") for s, line, _ in unique)
+
+    def fill_citations(self, props: Iterable[Property]) -> None:
+        """Give the cited lines of every violation their text."""
+        wanted: dict[int, list[tuple[int, int]]] = {}
+        for s, line, offset in self._cited:
+            wanted.setdefault(s, []).append((line, offset))
+        texts = {(self.sources[s].name, line): text for s, lines in wanted.items()
+                 for line, text in self.sources[s].lines_at(lines).items()}
+        for prop in props:
+            result = prop.result
+            result.violations = [
+                replace(v, lines=tuple(replace(c, text=texts[c.file, c.line]) for c in v.lines))
+                for v in result.violations]
 
 
 class Property:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from checker.events import Message
-from checker.properties.base import Property
+from checker.properties.base import MAX_VIOLATIONS, Context, Property
 from checker.properties.predicates import (
     adopts_higher_term,
     append_reply_ok,
@@ -39,6 +39,14 @@ class MessageRules(Property):
     reference = "Figure 2, receiver rules, All Servers rule 2, Candidates rule 3; §5.4.1"
     kinds = frozenset({"send", "receive", "commit"})
 
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        # Per-process runs: receives of messages from a member that had shown no event yet,
+        # judged at the end: unsent if it showed up later, not judged if it never did (its
+        # file is missing). Bounded: what cannot be listed is counted.
+        self.early: dict[str, list[tuple[str, str, str, Loc]]] = {}
+        self.early_count: dict[str, int] = {}
+
     def on_stale_send(self, n: NodeState, msg: Message, loc: Loc) -> None:
         if adopts_higher_term(msg.term, n.seen_term):
             return
@@ -60,14 +68,35 @@ class MessageRules(Property):
     def on_unmatched(self, n: NodeState, msg: Message, loc: Loc,
                      sent: tuple[Message, Loc] | None) -> None:
         if sent is None:
-            if self.ctx.registry.forgotten == 0:
-                self.violate(("unsent", msg.id),
-                             f"{n.name} received message {msg.id} ({msg.TYPE} from "
-                             f"{msg.from_}) that was never sent", loc)
+            if self.ctx.per_process and not self.ctx.nodes[msg.from_].started:
+                sender = msg.from_
+                self.early_count[sender] = self.early_count.get(sender, 0) + 1
+                early = self.early.setdefault(sender, [])
+                if len(early) < MAX_VIOLATIONS:
+                    early.append((n.name, msg.id, msg.TYPE, loc))
+            else:
+                self._unsent(n.name, msg.id, msg.TYPE, msg.from_, loc)
         elif sent[0] != msg:
             self.violate(("altered", msg.id),
                          f"{n.name} received message {msg.id} with content other than what "
                          f"{msg.from_} sent", sent[1], loc)
+
+    def _unsent(self, node: str, msg_id: str, kind: str, sender: str, loc: Loc) -> None:
+        if self.ctx.registry.forgotten == 0:
+            self.violate(("unsent", msg_id),
+                         f"{node} received message {msg_id} ({kind} from {sender}) that was "
+                         "never sent", loc)
+
+    def on_finish(self, absent: frozenset[str]) -> None:
+        for sender, early in self.early.items():
+            count = self.early_count[sender]
+            if sender in absent:
+                self.ctx.notes.append(f"{count} receives of messages from {sender} were not "
+                                      "matched against sends (no file holds its events)")
+                continue
+            for node, msg_id, kind, loc in early:
+                self._unsent(node, msg_id, kind, sender, loc)
+            self.result.truncated += count - len(early)
 
     def on_reused_id(self, n: NodeState, msg: Message, loc: Loc,
                      earlier: tuple[Message, Loc]) -> None:
