@@ -93,3 +93,17 @@ def test_a_replaced_file_keeps_its_mode(tmp_path: Path, umask_022: None) -> None
     with atomic_output(private) as f:
         f.write(b"new\n")
     assert private.read_bytes() == b"new\n" and mode(private) == 0o600
+
+
+def test_prove_follows_the_rule_for_its_trace_and_cti_files(tmp_path: Path) -> None:
+    from checker.proof.cli import prove_command
+
+    (tmp_path / "afile").write_text("")
+    refused = CliRunner().invoke(prove_command, ["--mutant", "minority-quorum", "--bmc-depth",
+                                                 "3", "-q", "-o", str(tmp_path / "afile" / "x")])
+    assert refused.exit_code == 2 and refused.stderr.startswith("error: -o ")
+    assert "afile is a file" in refused.stderr and refused.stdout == ""  # before the search
+    trace = tmp_path / "p" / "q" / "mq.jsonl"
+    res = CliRunner().invoke(prove_command, ["--mutant", "minority-quorum", "--bmc-depth", "3",
+                                             "-q", "-o", str(trace)])
+    assert res.exit_code == 1 and trace.read_bytes().startswith(b'{"type":"header"')

@@ -22,12 +22,13 @@ from typing import Any
 import click
 import orjson
 
+from checker.outputs import OutputError, atomic_output, check_output_file
 from checker.proof.bmc import BmcResult, bmc
 from checker.proof.invariants import BY_NAME, LEMMAS, lemma
 from checker.proof.model import Bounds, BoundsError
 from checker.proof.mutants import MUTANTS, NOT_MODELLED, mutant
 from checker.proof.prove import ACTIONS, APPEND_ONLY, TYPE_OK, Cell, ProofReport, prove
-from checker.proof.trace_export import write_trace
+from checker.proof.trace_export import export_lines
 
 PROOF_DEFAULTS = (3, 3)  # max-term, max-log for the inductive proof
 BMC_DEFAULTS = (4, 2)  # figure8 needs four terms; every shortest path found uses index <= 1
@@ -167,6 +168,12 @@ def prove_command(nodes: int, max_term: int | None, max_log: int | None, mutant:
         raise ProveUsageError(f"--bmc-depth must be between 0 and 40, got {bmc_depth}")
     if output is not None and name is None:
         raise ProveUsageError("-o/--output writes a mutant's counterexample trace: add --mutant")
+    for path, option in ((output, "-o"), (cti_json, "--cti-json")):
+        if path is not None:
+            try:
+                check_output_file(path, option)
+            except OutputError as exc:
+                raise ProveUsageError(str(exc)) from None
     progress = _Progress(quiet)
     if name is not None:
         sys.exit(_run_bmc(bounds, name, bmc_depth if bmc_depth is not None else 10, output,
@@ -176,7 +183,7 @@ def prove_command(nodes: int, max_term: int | None, max_log: int | None, mutant:
              if bmc_depth is not None else None)
     if cti_json is not None:
         _write(cti_json, orjson.dumps([c.to_json() for c in report.ctis],
-                                      option=orjson.OPT_INDENT_2))
+                                      option=orjson.OPT_INDENT_2) + b"\n")
     if as_json:
         obj = report.to_json()
         obj["declared_dependencies"] = {i.name: list(i.depends_on) for i in LEMMAS}
@@ -228,11 +235,7 @@ def _run_bmc(bounds: Bounds, name: str, depth: int, output: Path | None, as_json
              progress: _Progress) -> int:
     result = bmc(bounds, name, depth, on_depth=progress.depth(depth))
     if output is not None and result.found:
-        try:
-            write_trace(result, output)
-        except OSError as exc:
-            raise ProveUsageError(f"{output}: cannot write trace: {exc.strerror or exc}") \
-                from None
+        _write(output, b"".join(line + b"\n" for line in export_lines(result)))
     if as_json:
         obj = result.to_json()
         obj["trace"] = str(output) if output is not None and result.found else None
@@ -245,10 +248,12 @@ def _run_bmc(bounds: Bounds, name: str, depth: int, output: Path | None, as_json
 
 
 def _write(path: Path, data: bytes) -> None:
+    """Written whole or not at all, missing folders created (checker/outputs.py)."""
     try:
-        path.write_bytes(data + b"\n")
-    except OSError as exc:
-        raise ProveUsageError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        with atomic_output(path) as f:
+            f.write(data)
+    except OutputError as exc:
+        raise ProveUsageError(str(exc)) from None
 
 
 def lemma_names() -> list[str]:
