@@ -16,6 +16,7 @@ import click
 
 from checker.engine import UnknownPropertyError, check_files
 from checker.errors import TraceError
+from checker.outputs import OutputError, check_output_file
 from checker.report_html.data import DEFAULT_LIMIT, build
 from checker.report_html.render import refuse_overwrite, write_file, write_page
 from checker.usage import CheckUsageError
@@ -50,11 +51,11 @@ def report_command(traces: Sequence[Path], output: Path, no_check: bool, start: 
     paths: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="raftref-report-") as scratch:
         try:
+            if not to_stdout:
+                check_output_file(output, "-o")
             paths = [_spool_stdin(Path(scratch)) if str(t) == STDIN else t for t in traces]
             if not to_stdout:
                 refuse_overwrite(paths, output)
-                if output.is_dir():
-                    raise CheckUsageError(f"{output}: is a directory, not an HTML file to write")
             report = None if no_check else check_files(list(paths))
             data = build(paths, report, start=start, limit=limit, names=names)
             if to_stdout:
@@ -63,7 +64,7 @@ def report_command(traces: Sequence[Path], output: Path, no_check: bool, start: 
                 sys.stdout.buffer.flush()
             else:
                 write_file(data, output)
-        except (TraceError, UnknownPropertyError, ValueError) as exc:
+        except (TraceError, UnknownPropertyError, ValueError, OutputError) as exc:
             raise CheckUsageError(_named(str(exc), paths, names)) from None
         except OSError as exc:
             raise CheckUsageError(f"{exc.filename or output}: {exc.strerror or exc}") from None

@@ -60,7 +60,7 @@ MESSAGE_ARGS = {"*": ["type", "from", "to", "term - event term", "id..."],
                 "RequestVoteResponse": ["granted"],
                 "AppendEntries": ["prev_log_index", "prev_log_term", "entries", "leader_commit"],
                 "AppendEntriesResponse": ["success", "match_index"]}
-SENT_GENERATION = 1 << 16  # sends remembered for linking (two generations: bounded memory)
+SENT_GENERATION = 1 << 14  # sends remembered for linking (two generations: bounded memory)
 _NUMBERED_ID = re.compile(r"(.*?)(0|[1-9][0-9]{0,15})\Z", re.S)
 _KIND_IX = {k: i for i, k in enumerate(KINDS)}
 assert list(TYPE_IX) and all(t.TYPE == MESSAGE_TYPES[i] for t, i in TYPE_IX.items())

@@ -28,10 +28,11 @@ from checker.report_html.overview import Overview
 from checker.report_html.partitions import PartitionTracker, Period
 from checker.schema import KINDS, MESSAGE_TYPES
 
-#: Events embedded in one page by default. A page costs about 20 bytes an event (docs/report.md
-#: has the measured figures): 250,000 events make a page of about 5 MB that a browser opens in
-#: about a second; past that, --start and --limit choose the part embedded.
-DEFAULT_LIMIT = 250_000
+#: Events embedded in one page by default. A page costs 16-19 bytes an event (measured with
+#: bench/report_size.py, figures in docs/report.md): 500,000 events make a page of about 8 MB
+#: that headless Chromium draws in about 2 s (1,000,000: 16 MB, 3.4 s); past the limit,
+#: --start and --limit choose the part embedded, and the overview still covers the whole run.
+DEFAULT_LIMIT = 500_000
 SENT_GENERATION = 1 << 17  # message ids remembered while merging files (two generations)
 
 

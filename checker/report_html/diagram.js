@@ -13,7 +13,7 @@
   // axis (70 on a 1,140-pixel plot). A delivery takes a few ticks, dozens of events in a busy
   // run, so arrows are long and cross the lanes between: past about 70 in view, tried on
   // simulated 3- and 5-node runs, an arrow can no longer be followed from send to receive.
-  // A bundle covers BUNDLE_PX pixels of sends (about 8 slices across the view).
+  // Bundles group the sends of slices of at least BUNDLE_PX pixels.
   var ARROW_PX = 16, BUNDLE_PX = 150;
   RR.ROLE_COLORS = ROLE_COLORS; RR.MSG_COLORS = MSG_COLORS;
 
@@ -102,7 +102,7 @@
     var bundle = st.arrowMode === "bundled" ||
       (st.arrowMode !== "each" && shown.length > RR.bundleAbove(width));
     if (bundle) {
-      bundles(m, o, shown, s0, s1, x, y, step, stats);
+      bundles(m, o, shown, s0, s1, x, y, step, stats, RR.bundleAbove(width) / 2);
     } else {
       shown.forEach(function (k) { arrow(m, o, k, x, y, stats); });
     }
@@ -186,14 +186,17 @@
     }
   }
 
-  // Messages grouped by (sender, addressee, slice of BUNDLE_PX of sends): one line from the
-  // mean send to the mean receive, as thick as the count is large, labelled with the count
-  // delivered and the count lost (✕), dropped by a partition (⟂) or by a down addressee (↓).
-  function bundles(m, o, shown, s0, s1, x, y, step, stats) {
-    var A = m.arrows, D = m.D, slice = RR.nice(BUNDLE_PX / step), groups = {}, order = [];
+  // Messages grouped by (sender, addressee, slice of sends): one line from the mean send to
+  // the mean receive, as thick as the count is large, labelled with the count delivered and
+  // the count lost (✕), dropped by a partition (⟂) or by a down addressee (↓). Slices start
+  // at BUNDLE_PX of the axis and widen until there are at most half as many bundles as the
+  // arrows that would be too many (5 nodes have 20 directions: narrow slices would leave
+  // nearly one bundle a message).
+  function group(m, shown, s0, s1, x, slice) {
+    var A = m.arrows, groups = {}, order = [];
     shown.forEach(function (k) {
       var a = A.from[k], b = A.to[k];
-      var key = m.node[a] + ":" + m.node[b] + ":" + Math.floor((D.start + a) / slice);
+      var key = m.node[a] + ":" + m.node[b] + ":" + Math.floor((m.D.start + a) / slice);
       var g = groups[key];
       if (!g) {
         g = groups[key] = { from: m.node[a], to: m.node[b], count: 0, xa: 0, xb: 0, first: a,
@@ -207,6 +210,16 @@
       g.types[A.type[k]]++;
       g.status[A.status[k]]++;
     });
+    return order;
+  }
+
+  function bundles(m, o, shown, s0, s1, x, y, step, stats, target) {
+    var D = m.D, slice = RR.nice(BUNDLE_PX / step), order = group(m, shown, s0, s1, x, slice);
+    while (order.length > target && slice < s1 - s0) {
+      slice = RR.nice(slice * 2);
+      order = group(m, shown, s0, s1, x, slice);
+    }
+    stats.slice = slice;
     order.forEach(function (g) {
       var xa = g.xa / g.count, xb = g.xb / g.count, ya = y(g.from), yb = y(g.to);
       var w = Math.min(1.5 + 1.3 * Math.log2(g.count), 9), st = g.status;

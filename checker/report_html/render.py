@@ -7,14 +7,13 @@ written in pieces, so a page of tens of megabytes is never one string in memory.
 
 from __future__ import annotations
 
-import errno
 import html
-import os
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import IO
 
+from checker.outputs import atomic_output
 from checker.report import CheckReport
 from checker.report_html.data import DEFAULT_LIMIT, ReportData, build
 
@@ -64,8 +63,8 @@ def write_html_report(trace_paths: Iterable[str | Path], report: CheckReport | N
     """Write the space-time report of ``trace_paths`` (one run; several files are merged) with
     ``report``'s violations highlighted (None: no check results shown). The file is written
     whole or not at all; an input trace is never overwritten. Raises TraceError for an
-    unreadable trace and ValueError when ``out_path`` is one of the traces or ``start`` is
-    past the end."""
+    unreadable trace, OutputError for an output that cannot be written, and ValueError when
+    ``out_path`` is one of the traces or ``start`` is past the end."""
     paths = [Path(p) for p in trace_paths]
     out = Path(out_path)
     refuse_overwrite(paths, out)
@@ -80,17 +79,8 @@ def refuse_overwrite(paths: list[Path], out: Path) -> None:
 
 
 def write_file(data: ReportData, out: Path, title: str | None = None) -> Path:
-    """Write the page to ``out`` atomically (a temporary file beside it, then renamed)."""
-    if out.is_dir():  # said here: os.replace would name the temporary file instead
-        raise IsADirectoryError(errno.EISDIR, "is a directory", str(out))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Not mkstemp: its files are private (0600), and a report is meant to be shared.
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("xb") as f:
-            write_page(data, f, title)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write the page to ``out`` whole or not at all (checker/outputs.py's rule; raises
+    OutputError naming ``out``)."""
+    with atomic_output(out) as f:
+        write_page(data, f, title)
     return out

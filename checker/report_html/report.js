@@ -84,35 +84,48 @@
     el("summary").innerHTML = s;
   }
 
+  // The legend names what this run has (no crash marks in a run without crashes).
   function legend() {
-    var items = [];
-    ["follower", "candidate", "leader", "down (crashed)"].forEach(function (r, i) {
-      items.push('<span><span class="sw" style="background:' + RR.ROLE_COLORS[i] +
-                 '"></span>' + r + "</span>");
+    var items = [], r = D.reasons, has = {};
+    for (var i = 0; i < N; i++) has[D.kinds[M.kind[i]]] = true;
+    ["follower", "candidate", "leader", "down (crashed)"].forEach(function (role, k) {
+      if (k < 3 || has.crash) {
+        items.push('<span><span class="sw" style="background:' + RR.ROLE_COLORS[k] +
+                   '"></span>' + role + "</span>");
+      }
     });
-    D.msgtypes.forEach(function (t, i) {
+    D.msgtypes.forEach(function (t, k) {
       items.push('<span><svg width="22" height="10"><line x1="0" y1="5" x2="22" y2="5" ' +
-                 'stroke="' + RR.MSG_COLORS[i] + '" stroke-width="2"/></svg>' + t + "</span>");
+                 'stroke="' + RR.MSG_COLORS[k] + '" stroke-width="2"/></svg>' + t + "</span>");
     });
     items.push('<span><svg width="26" height="12"><line x1="0" y1="6" x2="18" y2="6" ' +
-               'class="bundle" stroke-width="5"/></svg>bundle of messages (count)</span>');
-    items.push('<span><svg width="22" height="12"><line x1="0" y1="6" x2="14" y2="6" ' +
-               'class="arrow dropped lost"/><path d="M12 2l8 8M20 2l-8 8" class="drop-x"/>' +
-               "</svg>lost</span>");
-    items.push('<span><svg width="22" height="14"><line x1="0" y1="7" x2="16" y2="7" ' +
-               'class="arrow dropped cut"/><path d="M17 0v14" class="cut-wall"/></svg>' +
-               "dropped by a partition</span>");
-    items.push('<span><svg width="26" height="8"><rect width="26" height="6" ' +
-               'fill="url(#cut-stripes)" class="cut"/></svg>cut off (inferred)</span>');
-    items.push('<span><svg width="14" height="14"><path d="M2 2l10 10M12 2L2 12" ' +
-               'class="crash-x"/></svg>crash</span>');
-    items.push('<span><svg width="14" height="14"><path d="M3 1l9 6-9 6z" class="restart"/>' +
-               "</svg>restart</span>");
+               'class="bundle" stroke-width="5"/></svg>bundle: delivered ✕lost ⟂cut ' +
+               "↓addressee down</span>");
+    if (has.drop) {
+      items.push('<span><svg width="22" height="12"><line x1="0" y1="6" x2="14" y2="6" ' +
+                 'class="arrow dropped lost"/><path d="M12 2l8 8M20 2l-8 8" ' +
+                 'class="drop-x"/></svg>lost</span>');
+    }
+    if (r.partition) {
+      items.push('<span><svg width="22" height="14"><line x1="0" y1="7" x2="16" y2="7" ' +
+                 'class="arrow dropped cut"/><path d="M17 0v14" class="cut-wall"/></svg>' +
+                 "dropped by a partition</span>");
+      items.push('<span><svg width="26" height="8"><rect width="26" height="6" ' +
+                 'fill="url(#cut-stripes)" class="cut"/></svg>cut off (inferred)</span>');
+    }
+    if (has.crash) {
+      items.push('<span><svg width="14" height="14"><path d="M2 2l10 10M12 2L2 12" ' +
+                 'class="crash-x"/></svg>crash</span>');
+      items.push('<span><svg width="14" height="14"><path d="M3 1l9 6-9 6z" ' +
+                 'class="restart"/></svg>restart</span>');
+    }
     items.push('<span><svg width="12" height="12"><path d="M6 0l5 5-5 5-5-5z" ' +
                'class="commit-mark"/></svg>commit index advances</span>');
     items.push('<span style="color:#0f6b2f">★ elected</span>');
-    items.push('<span><span class="sw" style="background:#d62828;opacity:.35"></span>' +
-               "event cited by a violation</span>");
+    if (D.violations.length) {
+      items.push('<span><span class="sw" style="background:#d62828;opacity:.35"></span>' +
+                 "event cited by a violation</span>");
+    }
     el("legend").innerHTML = items.join("");
   }
 
