@@ -62,6 +62,9 @@
              'markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path ' +
              'd="M0 0L10 5L0 10z" fill="' + c + '"/></marker>');
     });
+    o.push('<marker id="bundle-head" viewBox="0 0 10 10" refX="8" refY="5" ' +
+           'markerUnits="userSpaceOnUse" markerWidth="12" markerHeight="12" orient="auto">' +
+           '<path d="M0 0L10 5L0 10z" fill="#51607a"/></marker>');
     o.push('<pattern id="cut-stripes" width="6" height="6" patternUnits="userSpaceOnUse" ' +
            'patternTransform="rotate(45)"><rect width="3" height="6" fill="#e8590c"/>' +
            '</pattern><clipPath id="plot"><rect x="' + LEFT + '" y="0" width="' + plotW +
@@ -232,7 +235,7 @@
       var worst = st[0] ? 0 : st[1] ? 1 : st[2] ? 2 : 3;  // none delivered: dashed
       stats.bundles++; stats.bundled += g.count; stats.dropped += g.count - st[0];
       o.push('<line class="bundle' + (worst ? " dropped " + DROP_CLASS[worst] : "") +
-             '" x1="' + xa + '" y1="' + ya + '" x2="' + xb + '" y2="' + yb +
+             (worst ? "" : '" marker-end="url(#bundle-head)') + '" x1="' + xa + '" y1="' + ya + '" x2="' + xb + '" y2="' + yb +
              '" stroke-width="' + w + '"><title>' + esc(D.nodes[g.from]) + " → " +
              esc(D.nodes[g.to]) + ": " + g.count + " messages sent at events " +
              (D.start + g.first).toLocaleString() + "–" + (D.start + g.last).toLocaleString() +
