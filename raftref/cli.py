@@ -272,7 +272,8 @@ def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int,
     """Run one node of a networked cluster until SIGTERM or Ctrl-C.
 
     Peers talk TCP; clients talk HTTP: GET /status, GET|PUT|DELETE /kv/KEY (a PUT's body is
-    a JSON value; a follower answers 307 with the leader's address). Every event goes to
+    a JSON value; a follower answers 307 with the leader's address; reads may be stale, and
+    GET /kv/KEY?applied=N waits until this node has applied index N). Every event goes to
     DATA/trace.jsonl; check a cluster's traces together with 'raftref check DIR/*/trace.jsonl'.
     """
     from raftref.net.config import ConfigError, load_config
@@ -303,11 +304,15 @@ def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int,
 @click.option("--tick-ms", type=click.IntRange(1), default=50, show_default=True,
               help="Milliseconds per tick (election timeouts are 10-20 ticks).")
 @click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Run this long with a client writing keys, then stop (default: until "
-              "Ctrl-C, no client).")
+              help="Run this long (from when every node answers) with a client writing keys, "
+              "then stop (default: until Ctrl-C, no client).")
+@click.option("--faults", type=click.IntRange(1), default=None,
+              help="With --chaos: run until this many faults have struck and healed.")
+@click.option("--writes", type=click.IntRange(1), default=None,
+              help="Run with a client writing keys until it has this many acknowledged.")
 @click.option("--chaos", is_flag=True,
-              help="With --seconds: every 1-3 s kill a node (SIGKILL) or cut it off from the "
-              "others, and restart or heal it 0.5-2 s later, one at a time.")
+              help="With a client: 1-3 s after the last fault healed, kill a node (SIGKILL) or "
+              "cut it off from the others, and restart or heal it 0.5-2 s later, one at a time.")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="When the nodes have stopped, check their traces together.")
 @click.option("--seed", type=int, default=0, show_default=True,
@@ -315,12 +320,15 @@ def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int,
 @click.option("--mutant", "mutants", multiple=True, type=click.Choice(list(MUTANTS)),
               help="Switch on a deliberate bug in every node. Repeatable.")
 def cluster(directory: Path, nodes: int, base_port: int, tick_ms: int, seconds: float | None,
-            chaos: bool, check: bool, seed: int, mutants: tuple[str, ...]) -> None:
+            faults: int | None, writes: int | None, chaos: bool, check: bool, seed: int,
+            mutants: tuple[str, ...]) -> None:
     """Run a local networked cluster (one 'raftref serve' per node), then check its traces.
 
     An existing cluster file in DIR is reused, with the nodes' data and traces: running the
-    same command again restarts the same cluster. Exit code: 0 when every property holds in
-    the traces, 1 when one is violated, 2 when a node failed or the input is unusable.
+    same command again restarts the same cluster. With --seconds, --faults or --writes a
+    client writes keys and the run ends once every one given is met. Exit code: 0 when every
+    property holds in the traces, 1 when one is violated, 2 when a node failed or the input
+    is unusable.
     """
     import signal
 
@@ -328,13 +336,17 @@ def cluster(directory: Path, nodes: int, base_port: int, tick_ms: int, seconds: 
     from raftref.net.cluster import check_traces, prepare, run_cluster
     from raftref.net.config import ConfigError, load_config
 
-    if chaos and seconds is None:
-        raise UsageFailure("--chaos needs --seconds (a timed run)")
+    if chaos and seconds is None and faults is None and writes is None:
+        raise UsageFailure("--chaos needs --seconds, --faults or --writes (when to stop)")
+    if faults is not None and not chaos:
+        raise UsageFailure("--faults needs --chaos")
     try:
         path, written = prepare(directory, nodes, base_port, tick_ms)
         config = load_config(path)
     except ConfigError as exc:
         raise UsageFailure(str(exc)) from None
+    if chaos and len(config.ids) < 3:
+        raise UsageFailure(f"{path}: --chaos needs 3 nodes or more (a majority stays up)")
     click.echo(f"{'wrote' if written else 'using'} {path}", err=True)
 
     def interrupted(signum: int, frame: object) -> None:
@@ -342,22 +354,25 @@ def cluster(directory: Path, nodes: int, base_port: int, tick_ms: int, seconds: 
 
     signal.signal(signal.SIGTERM, interrupted)
     first = config.http[config.ids[0]]
-    if seconds is None:
+    timed = not (seconds is None and faults is None and writes is None)
+    if not timed:
         click.echo(f"{len(config.ids)} nodes starting; try:\n"
                    f"  curl -L -X PUT -d '\"world\"' http://{first}/kv/hello\n"
-                   f"  curl http://{first}/kv/hello\n  curl http://{first}/status\n"
+                   f"  curl 'http://{first}/kv/hello?applied=2'   (2: the index the write "
+                   "answered; a read without it may be stale)\n"
+                   f"  curl http://{first}/status\n"
                    "Ctrl-C stops them and checks their traces", err=True)
     else:
-        click.echo(f"{len(config.ids)} nodes for {seconds:g} s, a client writing"
+        click.echo(f"{len(config.ids)} nodes, a client writing"
                    f"{', nodes killed and cut off' if chaos else ''}...", err=True)
-    tally = run_cluster(path, config, seed, seconds, chaos, mutants)
-    if seconds is not None:
+    tally = run_cluster(path, config, seed, seconds, chaos, mutants, faults, writes)
+    if timed:
         click.echo(f"writes acknowledged {tally.writes_ok}, not {tally.writes_failed}; "
                    f"nodes killed {tally.kills}, restarted {tally.restarts}, cut off "
-                   f"{tally.cuts}", err=True)
+                   f"{tally.cuts}; faults healed {tally.healed}", err=True)
     code = 0
-    if tally.failed_nodes:
-        click.echo(f"error: node {', '.join(tally.failed_nodes)} stopped by itself", err=True)
+    if tally.failure:
+        click.echo(f"error: {tally.failure}", err=True)
         code = 2
     if check:
         try:

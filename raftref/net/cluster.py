@@ -12,6 +12,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,16 +73,42 @@ def stop(processes: dict[str, subprocess.Popen[bytes]], timeout: float = 10.0) -
             proc.wait()
 
 
+START_WAIT = 120.0  # seconds for a node to answer after its process starts (a busy machine)
+
+
 @dataclass
 class Tally:
-    """What a timed cluster run did."""
+    """What a timed cluster run did. ``healed`` counts faults over: a killed node restarted and
+    answering again, or a cut-off node reconnected. ``failure`` says why the run ended early."""
 
     kills: int = 0
     restarts: int = 0
     cuts: int = 0
+    healed: int = 0
     writes_ok: int = 0
     writes_failed: int = 0
     failed_nodes: list[str] = field(default_factory=list)
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class Goals:
+    """When a run with a client ends: once every goal given is met, counted from the moment
+    every node answers (start-up on a busy machine takes seconds, and is not the run).
+    None of them: an open-ended run, until Ctrl-C or SIGTERM."""
+
+    seconds: float | None = None
+    faults: int | None = None  # faults struck and healed
+    writes: int | None = None  # writes acknowledged
+
+    @property
+    def open_ended(self) -> bool:
+        return self.seconds is None and self.faults is None and self.writes is None
+
+    def met(self, elapsed: float, tally: Tally) -> bool:
+        return ((self.seconds is None or elapsed >= self.seconds)
+                and (self.faults is None or tally.healed >= self.faults)
+                and (self.writes is None or tally.writes_ok >= self.writes))
 
 
 class Writer(threading.Thread):
@@ -105,52 +132,67 @@ class Writer(threading.Thread):
                 self.tally.writes_failed += 1
 
 
-def run_cluster(path: Path, config: ClusterConfig, seed: int, seconds: float | None = None,
-                chaos: bool = False, mutants: tuple[str, ...] = ()) -> Tally:
-    """Run the cluster until Ctrl-C (or SIGTERM), or for ``seconds`` with a writing client.
-    With ``chaos`` (timed runs), every 1-3 s one node is killed (SIGKILL: no goodbye, only its
-    disk survives) or cut off from the others (PUT /fault/cut), and restarted or healed
-    0.5-2 s later; one node at a time, so a majority of a cluster of 3 or more is always up.
-    Seeded. A node that stops by itself ends the run (``failed_nodes``)."""
+@dataclass(frozen=True)
+class Fault:
+    """One fault of a chaos run: ``gap`` seconds after the last one healed, ``victim`` is
+    killed or cut off, and restarted or healed ``down`` seconds later."""
+
+    gap: float
+    victim: str
+    kind: str  # "kill" or "cut"
+    down: float
+
+
+def fault_plan(seed: int, ids: tuple[str, ...]) -> Iterator[Fault]:
+    """The faults of a chaos run with ``seed``, the same sequence whatever the timing."""
     rng = random.Random(f"cluster:{seed}")
+    while True:
+        gap = rng.uniform(1, 3)
+        victim, kind = rng.choice(ids), rng.choice(("kill", "cut"))
+        yield Fault(gap, victim, kind, rng.uniform(0.5, 2))
+
+
+def run_cluster(path: Path, config: ClusterConfig, seed: int, seconds: float | None = None,
+                chaos: bool = False, mutants: tuple[str, ...] = (), faults: int | None = None,
+                writes: int | None = None) -> Tally:
+    """Run the cluster until Ctrl-C (or SIGTERM), or, with a writing client, until the goals
+    (``seconds``, ``faults``, ``writes``: see :class:`Goals`) are met. With ``chaos``, one
+    fault at a time (:func:`fault_plan`): a node is killed (SIGKILL: no goodbye, only its disk
+    survives) or cut off from the others (PUT /fault/cut), then restarted or healed; the next
+    fault waits until the last is healed (a restarted node answers again), so a majority of a
+    cluster of 3 or more is always up. A node that stops by itself, or does not answer in
+    :data:`START_WAIT` seconds, ends the run (``failed_nodes``, ``failure``)."""
+    goals = Goals(seconds, faults, writes)
     tally = Tally()
     processes = start(path, config.ids, seed, mutants)
     writer = Writer(config, random.Random(f"client:{seed}"), tally)
-    if seconds is not None:
-        writer.start()
-    down: dict[str, tuple[float, str]] = {}  # node -> when it comes back, and from what
-    now = time.monotonic()
-    deadline = None if seconds is None else now + seconds
-    next_fault = now + rng.uniform(1, 3)
+    plan = fault_plan(seed, config.ids)
     try:
-        while deadline is None or time.monotonic() < deadline:
+        _wait_until_answering(processes, config, config.ids, tally)
+        if tally.failure is not None or goals.open_ended:
+            while tally.failure is None:  # open-ended: until Ctrl-C or SIGTERM
+                _check_alive(processes, config.ids, tally)
+                time.sleep(0.05)
+            return tally
+        writer.start()
+        began = time.monotonic()
+        fault = next(plan)
+        due = began + fault.gap
+        struck: float | None = None  # when the current fault struck, None before it does
+        while not goals.met(time.monotonic() - began, tally):
             now = time.monotonic()
-            tally.failed_nodes = [n for n, p in processes.items()
-                                  if down.get(n, (0, ""))[1] != "kill" and p.poll() is not None]
-            if tally.failed_nodes:
+            killed = struck is not None and processes[fault.victim].returncode == -signal.SIGKILL
+            _check_alive(processes, [n for n in config.ids if not (killed and n == fault.victim)],
+                         tally)
+            if tally.failure is not None:
                 break
-            if chaos and not down and now >= next_fault and len(config.ids) >= 3:
-                victim, fault = rng.choice(config.ids), rng.choice(("kill", "cut"))
-                if fault == "kill":
-                    processes[victim].kill()
-                    processes[victim].wait()
-                    tally.kills += 1
-                else:
-                    others = [n for n in config.ids if n != victim]
-                    if not _request("PUT", f"http://{config.http[victim]}/fault/cut",
-                                    others):
-                        continue  # not listening yet: try again at the next turn
-                    tally.cuts += 1
-                down[victim] = (now + rng.uniform(0.5, 2), fault)
-            for node, (back, fault) in list(down.items()):
-                if now >= back:
-                    if fault == "kill":
-                        processes.update(start(path, (node,), seed, mutants))
-                        tally.restarts += 1
-                    elif not _request("DELETE", f"http://{config.http[node]}/fault/cut"):
-                        continue
-                    del down[node]
-                    next_fault = now + rng.uniform(1, 3)
+            if chaos and struck is None and now >= due and len(config.ids) >= 3:
+                if _strike(fault, processes, config, tally):
+                    struck = now
+            elif struck is not None and now >= struck + fault.down:
+                if _heal(fault, processes, path, config, seed, mutants, tally):
+                    fault = next(plan)
+                    struck, due = None, time.monotonic() + fault.gap
             time.sleep(0.05)
     except KeyboardInterrupt:
         pass  # the user ends the run; the nodes stop and their traces are checked
@@ -160,6 +202,72 @@ def run_cluster(path: Path, config: ClusterConfig, seed: int, seconds: float | N
             writer.join(10)  # its last write finishes before the nodes stop
         stop(processes)
     return tally
+
+
+def _strike(fault: Fault, processes: dict[str, subprocess.Popen[bytes]],
+            config: ClusterConfig, tally: Tally) -> bool:
+    """Make ``fault`` happen; False when it could not yet (the node did not answer)."""
+    if fault.kind == "kill":
+        processes[fault.victim].kill()
+        processes[fault.victim].wait()
+        tally.kills += 1
+        return True
+    others = [n for n in config.ids if n != fault.victim]
+    if not _request("PUT", f"http://{config.http[fault.victim]}/fault/cut", others):
+        return False
+    tally.cuts += 1
+    return True
+
+
+def _heal(fault: Fault, processes: dict[str, subprocess.Popen[bytes]], path: Path,
+          config: ClusterConfig, seed: int, mutants: tuple[str, ...], tally: Tally) -> bool:
+    """Undo ``fault``; True once it is over (a restarted node answers again)."""
+    node = fault.victim
+    if fault.kind == "cut":
+        if not _request("DELETE", f"http://{config.http[node]}/fault/cut"):
+            return False
+    else:
+        if processes[node].returncode == -signal.SIGKILL:
+            processes.update(start(path, (node,), seed, mutants))  # killed: start it again
+            tally.restarts += 1
+        if not _answers(config, node):
+            return False
+    tally.healed += 1
+    return True
+
+
+def _answers(config: ClusterConfig, node: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{config.http[node]}/status", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _check_alive(processes: dict[str, subprocess.Popen[bytes]], nodes: Iterable[str],
+                 tally: Tally) -> None:
+    """Record the first of ``nodes`` (each should be running) whose process has ended."""
+    ended = [n for n in nodes if processes[n].poll() is not None]
+    if ended and tally.failure is None:
+        tally.failed_nodes = ended
+        codes = ", ".join(f"{n} (exit code {processes[n].returncode})" for n in ended)
+        tally.failure = f"node {codes} stopped by itself"
+
+
+def _wait_until_answering(processes: dict[str, subprocess.Popen[bytes]], config: ClusterConfig,
+                          nodes: Iterable[str], tally: Tally) -> None:
+    """Wait until every node of ``nodes`` answers GET /status (or fails)."""
+    waiting = list(nodes)
+    deadline = time.monotonic() + START_WAIT
+    while waiting and tally.failure is None:
+        _check_alive(processes, waiting, tally)
+        waiting = [n for n in waiting if not _answers(config, n)]
+        if waiting and time.monotonic() > deadline:
+            tally.failed_nodes = waiting
+            tally.failure = (f"node {', '.join(waiting)} did not answer within "
+                             f"{START_WAIT:g} s of starting")
+        elif waiting:
+            time.sleep(0.05)
 
 
 def _request(method: str, url: str, body: object = None) -> bool:
@@ -181,8 +289,12 @@ def _request(method: str, url: str, body: object = None) -> bool:
 
 
 def check_traces(directory: Path, ids: tuple[str, ...]) -> CheckReport:
-    """The nodes' traces, checked together (raises TraceError on unusable ones)."""
-    traces = [t for t in (directory / n / "trace.jsonl" for n in ids) if t.exists()]
-    if not traces:
-        raise TraceError(f"{directory}: no node has a trace.jsonl yet")
-    return check_files(traces)
+    """The nodes' traces, checked together. Raises TraceError on unusable ones, and when a node
+    has none (it never started): the others' alone would show its messages as never sent."""
+    traces = {n: directory / n / "trace.jsonl" for n in ids}
+    missing = [n for n, trace in traces.items() if not trace.exists()]
+    if missing:
+        raise TraceError(str(directory), 0, None,
+                         f"no trace from node {', '.join(missing)} (never started); the "
+                         "other nodes' traces cannot be checked alone")
+    return check_files(list(traces.values()))

@@ -9,7 +9,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 import orjson
 
@@ -23,6 +23,7 @@ class Request:
     method: str
     path: str
     body: bytes = b""
+    query: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -72,4 +73,6 @@ async def _read(reader: asyncio.StreamReader) -> Request | Response:
     if length > MAX_BODY:
         return Response(413, {"error": f"a body may be at most {MAX_BODY} bytes"})
     body = await reader.readexactly(length) if length else b""
-    return Request(parts[0].upper(), unquote(parts[1].split("?", 1)[0]), body)
+    path, _, query = parts[1].partition("?")
+    return Request(parts[0].upper(), unquote(path), body,
+                   dict(parse_qsl(query, keep_blank_values=True)))

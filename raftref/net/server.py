@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ import orjson
 from raftref.mutants import node_class
 from raftref.net.config import ClusterConfig
 from raftref.net.http import Request, Response, serve_http
-from raftref.net.storage import DiskState, open_trace
+from raftref.net.storage import DiskState, NodeTrace
 from raftref.protocol.messages import Message, message_from_json
 from raftref.protocol.node import LEADER, Ready
 from raftref.trace import header
@@ -37,28 +39,36 @@ from raftref.trace import header
 MAX_LINE = 16 << 20  # one peer message (an AppendEntries of many entries)
 MAX_BACKLOG = 1 << 20  # bytes waiting for a slow peer before messages to it are dropped
 COMMIT_WAIT = 5.0  # seconds a client waits for its write to be applied
+EXIT_AFTER_SAVE = "RAFTREF_NET_EXIT_AFTER_SAVE"  # the test hook (see serve)
 
 
 class NodeServer:
     """Runs node ``node_id`` of ``config`` with its disk in ``data_dir`` until stopped."""
 
     def __init__(self, config: ClusterConfig, node_id: str, data_dir: Path,
-                 seed: int = 0, mutants: frozenset[str] = frozenset()) -> None:
+                 seed: int = 0, mutants: frozenset[str] = frozenset(),
+                 exit_after_saves: int | None = None) -> None:
         if node_id not in config.ids:
             raise ValueError(f"node {node_id!r} is not in the cluster file "
                              f"(nodes: {', '.join(config.ids)})")
         self.config = config
         self.id = node_id
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.disk = DiskState(data_dir)
+        self.disk = DiskState(data_dir, exit_after_saves)
         head = header(config.ids, seed, {"cluster": config.to_json(),
                                          "mutants": sorted(mutants)}, clock="per-process")
         self.trace_path = data_dir / "trace.jsonl"
-        self.trace, restarted = open_trace(self.trace_path, head, node_id)
-        if restarted:
+        self.trace = NodeTrace(self.trace_path, head, node_id)
+        if self.trace.cut:
+            print(f"{node_id}: {self.trace_path}: cut a torn last line ({self.trace.cut} "
+                  "bytes), left by a kill in mid-write", file=sys.stderr)
+        if self.trace.resumed:
             # The process that wrote this trace before stopped without saying so: from the
-            # protocol's view that was a crash (volatile state gone, the disk kept).
-            self.trace.write_driver_event(node_id, "crash")
+            # protocol's view that was a crash (volatile state gone, the disk kept). If it was
+            # killed after saving a step's state and before tracing the step, the state holds
+            # the step's lines: they come first, so the trace shows what the disk has.
+            self.trace.restore(self.disk.unwritten)
+            self.trace.driver_event("crash")
         rng = random.Random(f"net:{seed}:{node_id}:{self.disk.incarnation}")
         self.node = node_class(mutants)(node_id, config.ids, rng, self.disk.state, config.node,
                                          incarnation=self.disk.incarnation)
@@ -89,11 +99,12 @@ class NodeServer:
 
     def _perform(self, ready: Ready) -> None:
         # Fig2 "Persistent state ... updated on stable storage before responding to RPCs":
-        # the disk first, then the trace, then the messages, then the clients.
+        # the disk first (with the step's trace lines: see raftref/net/storage.py), then the
+        # trace, then the messages, then the clients.
+        lines = self.trace.stage(ready.events)
         if ready.persist is not None:
-            self.disk.save(ready.persist.apply_to(self.disk.state))
-        for event in ready.events:
-            self.trace.write(event)
+            self.disk.save(ready.persist.apply_to(self.disk.state), lines)
+        self.trace.append(lines)
         for msg in ready.messages:
             self._send(msg)
         for index, entry in ready.applied:
@@ -209,11 +220,22 @@ class NodeServer:
         if request.path == "/fault/cut":
             return self._fault_cut(request)
         if not request.path.startswith("/kv/") or len(request.path) == 4:
-            return Response(404, {"error": "paths: /status, /kv/<key>, /fault/cut"})
+            return Response(404, {"error": "paths: /status, /kv/<key>[?applied=N], /fault/cut"})
         key = request.path[4:]
         if request.method == "GET":
             # A read from this node's state machine: it may be stale (linearizable reads,
             # thesis §6.4, are not built); /status says how far this node has applied.
+            # ?applied=N waits until this node has applied index N (a write's answer gives
+            # its index): a client reads its own writes from any node.
+            wanted = request.query.get("applied")
+            if wanted is not None:
+                if not wanted.isdigit():
+                    return Response(400, {"error": "?applied= must be a log index (a "
+                                                   f"non-negative integer), got {wanted!r}"})
+                if not await self._until_applied(int(wanted)):
+                    return Response(503, {"error": f"index {wanted} not applied here in "
+                                                   "time; retry",
+                                          "applied": self.node.last_applied})
             if key not in self.node.kv.data:
                 return Response(404, {"error": f"no key {key!r}",
                                       "applied": self.node.last_applied})
@@ -228,6 +250,16 @@ class NodeServer:
         if request.method == "DELETE":
             return await self._write({"op": "delete", "key": key}, request)
         return Response(405, {"error": f"method {request.method} not allowed"})
+
+    async def _until_applied(self, index: int) -> bool:
+        """Whether this node applies ``index`` within COMMIT_WAIT seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + COMMIT_WAIT
+        while self.node.last_applied < index:
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(self.config.tick_ms / 1000)
+        return True
 
     def _fault_cut(self, request: Request) -> Response:
         """PUT a JSON list of peer ids: cut this node off from them (both ways); DELETE: heal.
@@ -250,9 +282,18 @@ class NodeServer:
     async def _write(self, command: dict[str, Any], request: Request) -> Response:
         """Propose ``command``; answer when this node has applied it (so it is committed), or
         redirect to the leader (§8)."""
-        ready = self._step(lambda: self.node.propose(command))
-        term = self.node.current_term
-        result = ready.propose_result
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def propose() -> Ready:
+            ready = self.node.propose(command)
+            result = ready.propose_result
+            if result is not None and result.index is not None:
+                # Waiting before the step is performed: a leader that needs no other vote (a
+                # cluster of one) applies the entry in this very step.
+                self._waiting[result.index] = (self.node.current_term, done)
+            return ready
+
+        result = self._step(propose).propose_result
         assert result is not None
         if not result.accepted:
             if result.leader_hint is None:
@@ -260,8 +301,6 @@ class NodeServer:
             location = f"http://{self.config.http[result.leader_hint]}{request.path}"
             return Response(307, {"leader": result.leader_hint}, {"Location": location})
         assert result.index is not None
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._waiting[result.index] = (term, done)
         try:
             applied = await asyncio.wait_for(done, COMMIT_WAIT)
         except TimeoutError:
@@ -277,8 +316,15 @@ class NodeServer:
 
 def serve(config: ClusterConfig, node_id: str, data_dir: Path, seed: int = 0,
           mutants: frozenset[str] = frozenset()) -> None:
-    """Run one node until SIGTERM or SIGINT."""
+    """Run one node until SIGTERM or SIGINT.
+
+    The environment variable RAFTREF_NET_EXIT_AFTER_SAVE=N (for tests) ends the process as a
+    kill would, right after the state of its Nth state-changing step is saved and before the
+    step's trace lines are written (raftref/net/storage.py, DiskState)."""
+    hook = os.environ.get(EXIT_AFTER_SAVE)
+    exit_after = int(hook) if hook and hook.isdigit() else None
+
     async def main() -> None:
-        await NodeServer(config, node_id, data_dir, seed, mutants).run()
+        await NodeServer(config, node_id, data_dir, seed, mutants, exit_after).run()
 
     asyncio.run(main())
