@@ -141,12 +141,15 @@ def decode(data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[tuple[int, 
         elif kind in ("start", "append", "propose"):
             e["args"] = a[p:p + 2]
             p += 2
-        elif kind in ("vote", "truncate", "commit", "apply"):
+        elif kind == "vote":
+            e["args"] = [names[a[p]]]
+            p += 1
+        elif kind in ("truncate", "commit", "apply"):
             e["args"] = a[p:p + 1]
             p += 1
         elif kind == "config":
             count = a[p]
-            e["args"] = a[p + 1:p + 1 + count]
+            e["args"] = [names[v] for v in a[p + 1:p + 1 + count]]
             p += 1 + count
             p += 1 + a[p]
         out.append(e)

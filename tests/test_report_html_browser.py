@@ -212,3 +212,24 @@ def test_a_page_of_10000_events_stays_usable(chromium: str, tmp_path: Path) -> N
     assert seen["rendered"] == "1" and seen["window"] == "5000:5400"
     assert int(seen["arrows-total"]) == len(expected_arrows(events))
     assert len(decode(build([trace], None).to_json())[0]) == len(events)
+
+
+@pytest.mark.parametrize("name", ["commit_justified_joint_no_majority",
+                                  "committed_durable_truncate"])
+def test_every_kind_of_event_is_drawn_and_described(chromium: str, tmp_path: Path,
+                                                    name: str) -> None:
+    trace = CONFORMANCE / f"{name}.jsonl"
+    events = trace_events(trace)
+    page = write_html_report([trace], check_files([trace]), tmp_path / "k.html")
+    seen = render(chromium, page, "#start=0&size=all&arrows=each", tmp_path / "profile")
+    titles = re.findall(r'<circle class="ev" data-i="(\d+)"[^>]*><title>([^<]*)</title>',
+                        svg(seen["dom"], "spacetime"))
+    assert len(titles) == len(events)
+    for i, title in titles:
+        ev = events[int(i)]
+        assert f"{ev['node']}: {ev['kind']}" in title, title
+        if ev["kind"] == "config":
+            assert "voters=" + ",".join(ev["voters"]) in title
+        if ev["kind"] in ("truncate", "commit", "append"):
+            assert f"index {ev['index']}" in title
+

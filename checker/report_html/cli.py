@@ -36,14 +36,21 @@ STDIN_NAME = "<stdin>"
                    "always covers the whole run).")
 @click.option("--limit", type=click.IntRange(1), default=DEFAULT_LIMIT, show_default=True,
               help="Events embedded in the page, from --start on (about 20 bytes each).")
+@click.option("--partial", is_flag=True,
+              help="Check per-process files that leave members of the cluster without any "
+                   "event, as check --partial does (drawing needs no flag).")
+@click.option("--merge-anyway", is_flag=True,
+              help="Merge files whose headers say they are different runs, as check "
+                   "--merge-anyway does.")
 def report_command(traces: Sequence[Path], output: Path, no_check: bool, start: int,
-                   limit: int) -> None:
+                   limit: int, partial: bool, merge_anyway: bool) -> None:
     """Write a space-time diagram of TRACE (several files: one run, merged; - reads standard
-    input) as one HTML file that needs no network: an overview strip of the whole run (terms,
-    leaders, commit index, crashes, partitions, lost messages, violations) above a lane per
-    node with its role and term, messages as arrows (bundled with a count when too many to
-    read), crashes, restarts, commits and inferred partitions, and each violation's lines
-    highlighted with the property's statement. See docs/report.md."""
+    input; gzip-compressed input is read as it is) as one HTML file that needs no network: an
+    overview strip of the whole run (terms, leaders, commit index, crashes, partitions, lost
+    messages, violations) above a lane per node with its role and term, messages as arrows
+    (bundled with a count when too many to read), crashes, restarts, commits and inferred
+    partitions, and each violation's lines highlighted with the property's statement. See
+    docs/report.md."""
     to_stdout = str(output) == STDIN
     if sum(str(t) == STDIN for t in traces) > 1:
         raise CheckUsageError("standard input (-) can be given once")
@@ -56,8 +63,10 @@ def report_command(traces: Sequence[Path], output: Path, no_check: bool, start: 
             paths = [_spool_stdin(Path(scratch)) if str(t) == STDIN else t for t in traces]
             if not to_stdout:
                 refuse_overwrite(paths, output)
-            report = None if no_check else check_files(list(paths))
-            data = build(paths, report, start=start, limit=limit, names=names)
+            report = None if no_check else check_files(list(paths), partial=partial,
+                                                       merge_anyway=merge_anyway)
+            data = build(paths, report, start=start, limit=limit, names=names,
+                         merge_anyway=merge_anyway)
             if to_stdout:
                 sys.stdout.flush()
                 write_page(data, sys.stdout.buffer)

@@ -26,6 +26,7 @@ from checker.report import CheckReport
 from checker.report_html.columns import ROLES, Columns
 from checker.report_html.overview import Overview
 from checker.report_html.partitions import PartitionTracker, Period
+from checker.runs import check_one_run
 from checker.schema import KINDS, MESSAGE_TYPES
 
 #: Events embedded in one page by default. A page costs 16-19 bytes an event (measured with
@@ -113,9 +114,10 @@ class ReportData:
         return orjson.loads("".join(self.parts()))  # type: ignore[no-any-return]
 
 
-def open_files(paths: list[Path]) -> list[TraceFile]:
-    """The trace files, headers read; raises TraceError (a file given twice, or files that
-    name different clusters)."""
+def open_files(paths: list[Path], one_run: bool = True) -> list[TraceFile]:
+    """The trace files, headers read; raises TraceError for a file given twice, and for files
+    that are not one run (checker/runs.py) unless ``one_run`` is False (then only a different
+    cluster is refused)."""
     seen: dict[Path, str] = {}
     files: list[TraceFile] = []
     try:
@@ -125,11 +127,7 @@ def open_files(paths: list[Path]) -> list[TraceFile]:
                 raise TraceError(str(path), 0, None, f"is given twice (also as {seen[resolved]})")
             seen[resolved] = str(path)
             files.append(TraceFile(FileSource(path), i))
-            if files[-1].nodes != files[0].nodes:
-                raise TraceError(str(path), 1, "nodes",
-                                 f"{sorted(files[-1].nodes)} differs from {files[0].name}'s "
-                                 f"{sorted(files[0].nodes)}: files drawn together describe "
-                                 "one cluster")
+        check_one_run(files, merge_anyway=not one_run)
     except BaseException:
         for f in files:
             f.close()
@@ -157,12 +155,15 @@ def _events(files: list[TraceFile]) -> Iterator[Event]:
 
 
 def build(paths: list[Path], report: CheckReport | None, *, start: int = 0,
-          limit: int = DEFAULT_LIMIT, names: list[str] | None = None) -> ReportData:
+          limit: int = DEFAULT_LIMIT, names: list[str] | None = None,
+          merge_anyway: bool = False) -> ReportData:
     """Read the trace (validated; raises TraceError) once and lay it out for the page: the
     overview of the whole run and the events at positions ``start`` .. ``start + limit - 1``.
-    ``names``: what to call the files on the page (default: their paths). Raises ValueError
-    when ``start`` is past the last event."""
-    files = open_files([Path(p) for p in paths])
+    ``names``: what to call the files on the page (default: their paths). Several files must
+    be one run (checker/runs.py) unless ``merge_anyway`` or a ``report`` is given (its check
+    has applied the rule the caller chose). Raises ValueError when ``start`` is past the last
+    event."""
+    files = open_files([Path(p) for p in paths], one_run=report is None and not merge_anyway)
     header = files[0].header
     nodes = list(header["nodes"])
     node_ix = {n: i for i, n in enumerate(nodes)}
