@@ -209,8 +209,9 @@ def build(paths: list[Path], report: CheckReport | None, *, start: int = 0,
     tracker.finish()
     data.total = pos + 1
     if start and start >= data.total:
-        raise ValueError(f"--start {start} is past the last event: the run has "
-                         f"{data.total:,} events (positions 0-{data.total - 1})")
+        raise ValueError(f"--start {start} is past the last event: the run has " + (
+            f"{data.total:,} events (positions 0-{data.total - 1})" if data.total
+            else "no events"))
     data.file_nodes = [sorted(s) for s in file_nodes]
     if report is not None:
         _add_report(data, report, found)
