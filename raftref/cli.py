@@ -13,25 +13,23 @@ from typing import Any
 import click
 import orjson
 
-from checker.store import DEFAULT_DB, StoreError
 from raftref import __version__
+from raftref.cli_checks import (
+    SEED_MAX,
+    OneLineErrors,
+    UsageFailure,
+    check_dir,
+    check_file,
+    check_reused_cluster,
+    check_schedule_seed,
+)
 from raftref.files import atomic_output, same_file
 from raftref.mutants import MUTANTS
-from raftref.search.strategies import GENERATORS
 from raftref.sim.schedule import Schedule, ScheduleError, generate_schedule
 from raftref.sim.simulator import SimResult, run_schedule
 
 
-class UsageFailure(click.ClickException):
-    """A user error: printed as one line, exit code 2."""
-
-    exit_code = 2
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="raftref")
 def main() -> None:
     """raftref: a reference Raft node, a fault-injecting simulator, and a trace checker."""
@@ -56,12 +54,14 @@ def load_schedule(path: Path) -> Schedule:
 @main.command()
 @click.option("--nodes", type=click.IntRange(1, 99), default=None,
               help="Cluster size (default 3, or the schedule's).")
-@click.option("--seed", type=int, default=None, help="Random seed (default 0, or the schedule's).")
+@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=None,
+              help="Random seed, 0 to 2**63-1 (default 0, or the schedule's).")
 @click.option("--steps", type=click.IntRange(0), default=None,
               help="Simulator steps: ticks, deliveries, requests and faults (default 2000).")
 @click.option("--schedule", "schedule_path", type=click.Path(path_type=Path), default=None,
               help="Replay this fault schedule (JSON); other options override its fields.")
-@click.option("--mutant", "mutants", multiple=True, type=click.Choice(list(MUTANTS)),
+@click.option("--mutant", "mutants", multiple=True, metavar="NAME",
+              type=click.Choice(list(MUTANTS)),
               help="Switch on a deliberate bug (see 'raftref mutants'). Repeatable.")
 @click.option("--save-schedule", type=click.Path(path_type=Path), default=None,
               help="Write the schedule that was run, for exact replay.")
@@ -82,8 +82,16 @@ def sim(nodes: int | None, seed: int | None, steps: int | None, schedule_path: P
     if target == "pysyncobj" and mutants:
         raise UsageFailure("--mutant switches on bugs in raftref's node; it does not apply to "
                            "--target pysyncobj")
+    if save_schedule is not None and str(save_schedule) == "-":
+        raise UsageFailure("--save-schedule -: give a file name (standard output is for the "
+                           "trace)")
+    check_file(output, "-o")
+    check_file(save_schedule, "--save-schedule")
+    if output is not None and save_schedule is not None and same_file(output, save_schedule):
+        raise UsageFailure(f"{output}: -o and --save-schedule name the same file")
     if schedule_path is not None:
         base = load_schedule(schedule_path)
+        check_schedule_seed(base.seed, schedule_path)
         overrides: dict[str, Any] = {}
         if nodes is not None and nodes != base.nodes:
             raise UsageFailure(f"--nodes {nodes} contradicts {schedule_path} (nodes {base.nodes})")
@@ -100,9 +108,6 @@ def sim(nodes: int | None, seed: int | None, steps: int | None, schedule_path: P
     for path in (output, save_schedule):
         if path is not None and schedule_path is not None and same_file(path, schedule_path):
             raise UsageFailure(f"{path}: refusing to overwrite the schedule being replayed")
-    if save_schedule is not None:
-        with atomic_output(save_schedule) as f:
-            f.write(orjson.dumps(schedule.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
     if target == "pysyncobj":
         if schedule.mutants:
             raise UsageFailure("the schedule names mutants; they do not apply to --target "
@@ -115,6 +120,9 @@ def sim(nodes: int | None, seed: int | None, steps: int | None, schedule_path: P
             raise UsageFailure(f"{problem} (--target pysyncobj)")
     else:
         runner = run_schedule
+    if save_schedule is not None:
+        with atomic_output(save_schedule) as f:
+            f.write(orjson.dumps(schedule.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
     if output is None or str(output) == "-":
         result = runner(schedule, sys.stdout.buffer)
         sys.stdout.buffer.flush()
@@ -169,92 +177,15 @@ def _register_checker_commands() -> None:
     main.add_command(prove_command, name="prove")
 
 
+def _register_search_commands() -> None:
+    from raftref.search.cli import demo, fuzz
+
+    main.add_command(fuzz, name="fuzz")
+    main.add_command(demo, name="demo")
+
+
 _register_checker_commands()
-
-
-@main.command()
-@click.option("--nodes", type=click.Choice(["3", "5"]), default=None,
-              help="Cluster size (default: Hypothesis picks 3 or 5).")
-@click.option("--examples", type=click.IntRange(1), default=None,
-              help="Schedules to try in all (default 100).")
-@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Search for this long instead of a number of examples.")
-@click.option("--mutant", type=click.Choice(list(MUTANTS)), default=None,
-              help="Hunt this deliberate bug (default: hunt real bugs in the reference node).")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Worker i searches with seed + i.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
-              help="Where shrunk counterexamples (schedule, trace, report) are saved "
-                   "[default: traces/counterexamples, or traces/pysyncobj for that target].")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker processes, each on its own seeds; results are merged.")
-@click.option("--steps", type=click.IntRange(100), default=3000, show_default=True,
-              help="Simulator steps per schedule.")
-@click.option("--generator", type=click.Choice(list(GENERATORS)), default="random",
-              show_default=True, help="How schedules are built (see raftref/search/strategies.py).")
-@click.option("--shrink-seconds", type=click.FloatRange(min=0), default=120, show_default=True,
-              help="Time allowed for shrinking a failure; then the smallest one so far is kept.")
-@click.option("--target", type=click.Choice(["raftref", "pysyncobj"]), default="raftref",
-              show_default=True,
-              help="Which Raft is judged: the reference node, or PySyncObj in the harness.")
-@click.option("--db", "db_path", type=click.Path(path_type=Path), default=None,
-              help="Also store each counterexample's run and check results in this trace "
-                   "store (SQLite; see 'raftref db').")
-def fuzz(nodes: str | None, examples: int | None, seconds: float | None, mutant: str | None,
-         seed: int, out_dir: Path | None, workers: int, steps: int, generator: str,
-         shrink_seconds: float, target: str, db_path: Path | None) -> None:
-    """Hypothesis campaign: generate fault schedules, check every trace, shrink failures.
-
-    Exit code 1 if a property is violated (the shrunk schedule, its trace and the report are
-    saved under --out), 0 if none was.
-    """
-    from raftref.search.campaign import FuzzOptions, console, fuzz_table
-    from raftref.search.campaign import fuzz as run_fuzz
-
-    if examples is not None and seconds is not None:
-        raise UsageFailure("give --examples or --seconds, not both")
-    if target == "pysyncobj" and mutant is not None:
-        raise UsageFailure("--mutant switches on bugs in raftref's node; it does not apply to "
-                           "--target pysyncobj")
-    if out_dir is None:
-        out_dir = Path("traces/pysyncobj" if target == "pysyncobj" else "traces/counterexamples")
-    options = FuzzOptions(nodes=int(nodes) if nodes else None,
-                          examples=None if seconds is not None else (examples or 100),
-                          seconds=seconds, mutant=mutant, seed=seed, workers=workers,
-                          steps=steps, generator=generator, out_dir=out_dir,
-                          shrink_seconds=shrink_seconds, target=target, db_path=db_path)
-    try:
-        results, findings = run_fuzz(options)
-    except StoreError as exc:
-        raise UsageFailure(str(exc)) from None
-    console.print(fuzz_table(options, results))
-    replay = "" if target == "raftref" else f" --target {target}"
-    for f in findings:
-        console.print(f"{f.property} violated; replay: raftref sim{replay} --schedule "
-                      f"{f.files[0]}")
-    sys.exit(1 if findings else 0)
-
-
-@main.command()
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out/demo"),
-              show_default=True, help="Where the demo writes its traces and counterexample.")
-@click.option("--runs", type=click.IntRange(1), default=6, show_default=True,
-              help="Simulated runs of the correct node (3 and 5 nodes alternately).")
-@click.option("--steps", type=click.IntRange(1), default=20000, show_default=True,
-              help="Simulator steps per run.")
-@click.option("--mutant", type=click.Choice(list(MUTANTS)), default="figure8",
-              show_default=True, help="The bug the demo hunts down after the clean runs.")
-@click.option("--db", "db_path", type=click.Path(path_type=Path), default=Path(DEFAULT_DB),
-              show_default=True, help="The trace store every run is recorded in.")
-def demo(out_dir: Path, runs: int, steps: int, mutant: str, db_path: Path) -> None:
-    """A checked, fault-injected simulation campaign with a report (what 'make demo' runs)."""
-    from raftref.search.campaign import demo as run_demo
-
-    try:
-        code = run_demo(out_dir, runs, steps, mutant, db_path)
-    except StoreError as exc:
-        raise UsageFailure(str(exc)) from None
-    sys.exit(code)
+_register_search_commands()
 
 
 @main.command()
@@ -263,9 +194,10 @@ def demo(out_dir: Path, runs: int, steps: int, mutant: str, db_path: Path) -> No
 @click.option("--id", "node_id", required=True, help="Which node of the cluster file this is.")
 @click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True,
               help="This node's directory: its state (state.json) and trace (trace.jsonl).")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seeds this node's election timeouts.")
-@click.option("--mutant", "mutants", multiple=True, type=click.Choice(list(MUTANTS)),
+@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True,
+              help="Seeds this node's election timeouts (0 to 2**63-1).")
+@click.option("--mutant", "mutants", multiple=True, metavar="NAME",
+              type=click.Choice(list(MUTANTS)),
               help="Switch on a deliberate bug (see 'raftref mutants'). Repeatable.")
 def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int,
           mutants: tuple[str, ...]) -> None:
@@ -280,6 +212,7 @@ def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int,
     from raftref.net.server import serve as run_server
     from raftref.net.storage import StorageError
 
+    check_dir(data_dir, "--data")
     try:
         config = load_config(cluster_path)
         if node_id not in config.ids:
@@ -315,9 +248,11 @@ def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int,
               "cut it off from the others, and restart or heal it 0.5-2 s later, one at a time.")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="When the nodes have stopped, check their traces together.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seeds the nodes' timeouts and, with --chaos, whom to kill when.")
-@click.option("--mutant", "mutants", multiple=True, type=click.Choice(list(MUTANTS)),
+@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True,
+              help="Seeds the nodes' timeouts and, with --chaos, whom to kill when (0 to "
+              "2**63-1).")
+@click.option("--mutant", "mutants", multiple=True, metavar="NAME",
+              type=click.Choice(list(MUTANTS)),
               help="Switch on a deliberate bug in every node. Repeatable.")
 def cluster(directory: Path, nodes: int, base_port: int, tick_ms: int, seconds: float | None,
             faults: int | None, writes: int | None, chaos: bool, check: bool, seed: int,
@@ -340,11 +275,14 @@ def cluster(directory: Path, nodes: int, base_port: int, tick_ms: int, seconds: 
         raise UsageFailure("--chaos needs --seconds, --faults or --writes (when to stop)")
     if faults is not None and not chaos:
         raise UsageFailure("--faults needs --chaos")
+    check_dir(directory, "--dir")
     try:
         path, written = prepare(directory, nodes, base_port, tick_ms)
         config = load_config(path)
     except ConfigError as exc:
         raise UsageFailure(str(exc)) from None
+    if not written:
+        check_reused_cluster(path, config, nodes=nodes, base_port=base_port, tick_ms=tick_ms)
     if chaos and len(config.ids) < 3:
         raise UsageFailure(f"{path}: --chaos needs 3 nodes or more (a majority stays up)")
     click.echo(f"{'wrote' if written else 'using'} {path}", err=True)

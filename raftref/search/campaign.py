@@ -3,6 +3,10 @@
 - :func:`fuzz` is ``raftref fuzz``: Hypothesis hunts on N workers, each on its own seed.
 - :func:`demo` is ``raftref demo`` (``make demo``): seeded fault-injected simulations of the
   correct node, each checked, then one mutant hunted down and shrunk.
+
+Results (tables, the counterexample's files, the replay command) go to standard output through
+:data:`console`, so ``raftref fuzz ... > result.txt`` keeps them; progress (bars, spinners) goes
+to standard error through :data:`progress_console`.
 """
 
 from __future__ import annotations
@@ -21,13 +25,19 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from checker.store import DEFAULT_DB, ingest
+from checker.store import DEFAULT_DB, RunRecord, ingest
 from raftref.search.fuzz import Finding, HuntResult, hunt, save_finding
 from raftref.sim.schedule import generate_schedule
 
-# Reports go to stderr; when that is not a terminal (CI logs, make), use a width that fits the
-# tables instead of rich's 80-column default.
-console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
+# When a stream is not a terminal (a file, CI logs, make), use a width that fits the tables
+# instead of rich's 80-column default.
+console = Console(width=None if sys.stdout.isatty() else 140)
+progress_console = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
+
+# Where a campaign saves its counterexamples when not told: a folder of its own under out/
+# (git-ignored), named after what it hunts and its seed, as Jepsen's store/ keeps each test's
+# run apart. The committed corpus (traces/counterexamples/) changes only when asked (--out).
+FUZZ_ROOT = Path("out/fuzz")
 
 
 @dataclass(frozen=True)
@@ -42,10 +52,22 @@ class FuzzOptions:
     workers: int = 1
     steps: int = 3000
     generator: str = "random"
-    out_dir: Path = Path("traces/counterexamples")
+    out_dir: Path | None = None  # None: default_out_dir()
     shrink_seconds: float | None = 120
     target: str = "raftref"  # or "pysyncobj" (raftref/harness/pysyncobj.py)
-    db_path: Path | None = None  # store the counterexamples' runs here (checker/store.py)
+    db_path: Path | None = None  # store the counterexamples' runs here (checker/store/)
+
+    @property
+    def folder(self) -> Path:
+        """Where the counterexamples are saved."""
+        return self.out_dir if self.out_dir is not None else default_out_dir(self)
+
+
+def default_out_dir(options: FuzzOptions) -> Path:
+    """out/fuzz/MUTANT-seedN (reference-seedN without a mutant, pysyncobj-seedN for that
+    target)."""
+    label = options.mutant or ("reference" if options.target == "raftref" else options.target)
+    return FUZZ_ROOT / f"{label}-seed{options.seed}"
 
 
 def _worker(options: FuzzOptions, index: int, progress: Any) -> HuntResult:
@@ -74,12 +96,14 @@ class _LocalQueue:
 
 
 def fuzz(options: FuzzOptions) -> tuple[list[HuntResult], list[Finding]]:
-    """Run the campaign; save each worker's shrunk counterexample under ``options.out_dir``."""
+    """Run the campaign; save each worker's shrunk counterexample under ``options.folder``.
+    The findings are not stored in ``options.db_path``: :func:`store_findings` does that, so
+    a store that fails cannot hide the campaign's verdict."""
     state: dict[int, tuple[int, int, bool]] = {}
     total = options.examples if options.seconds is None else None
     columns = [TextColumn("[bold]fuzz[/]"), BarColumn(), TextColumn("{task.description}"),
                TimeElapsedColumn()]
-    with Progress(*columns, console=console, transient=False) as bar:
+    with Progress(*columns, console=progress_console, transient=False) as bar:
         task = bar.add_task("starting", total=total)
 
         def update(item: tuple[int, int, int, bool]) -> None:
@@ -108,12 +132,17 @@ def fuzz(options: FuzzOptions) -> tuple[list[HuntResult], list[Finding]]:
     findings = []
     for r in results:
         if r.finding is not None:
-            save_finding(r.finding, options.out_dir, options.mutant, r.seed)
+            save_finding(r.finding, options.folder, options.mutant, r.seed)
             findings.append(r.finding)
-    if options.db_path is not None and findings:
-        ingest(options.db_path, [f.files[1] for f in findings], ingested_at=_now(),
-               origin="fuzz")
     return results, findings
+
+
+def store_findings(db_path: Path, findings: list[Finding]) -> list[RunRecord]:
+    """Record the saved counterexamples' traces and check results in the trace store
+    (raises StoreError)."""
+    if not findings:
+        return []
+    return ingest(db_path, [f.files[1] for f in findings], ingested_at=_now(), origin="fuzz")
 
 
 def _now() -> str:
@@ -158,10 +187,10 @@ def demo(out_dir: Path, runs: int, steps: int, mutant: str = "figure8",
     """The main job: a checked, fault-injected campaign on the correct node, then a mutant hunt;
     every run and the counterexample go into the trace store at ``db_path``.
     Returns the exit code: 0 when every correct run passes and the mutant is caught."""
-    from raftref.files import atomic_output
+    from raftref.files import atomic_output, make_folder
     from raftref.sim.simulator import run_schedule
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     table = Table(title=f"raftref demo: {runs} fault-injected runs of the reference node, "
                         f"each checked against every property")
     for col in ("run", "nodes", "seed", "steps", "faults", "events", "dropped", "leaders",
@@ -169,7 +198,7 @@ def demo(out_dir: Path, runs: int, steps: int, mutant: str = "figure8",
         table.add_column(col)
     failures = 0
     started = time.monotonic()
-    with console.status("simulating and checking"):
+    with progress_console.status("simulating and checking"):
         for i in range(runs):
             nodes = 3 if i % 2 == 0 else 5
             schedule = generate_schedule(seed=i + 1, nodes=nodes, steps=steps)
@@ -195,6 +224,7 @@ def demo(out_dir: Path, runs: int, steps: int, mutant: str = "figure8",
     options = FuzzOptions(examples=300, mutant=mutant, seed=1, steps=3000, shrink_seconds=30,
                           out_dir=out_dir / "counterexamples", db_path=db_path)
     results, findings = fuzz(options)
+    store_findings(db_path, findings)
     console.print(fuzz_table(options, results))
     if findings:
         f = findings[0]
