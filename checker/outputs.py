@@ -33,6 +33,15 @@ class OutputError(Exception):
     """An output path that cannot be written; the message names the user's path."""
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one existing file (or the same path): an output must never
+    replace the input it is made from."""
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
 def check_output_file(path: Path, option: str = "") -> None:
     """Refuse, before any work, an output file that cannot be written (see the module's rule).
     ``option`` (say ``-o``) is named in the message when given."""

@@ -59,7 +59,7 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
 
 
 def owner(module: str) -> str | None:
-    """The entry of ALLOWED a raftref module belongs to (None for raftref.cli and friends)."""
+    """The entry of ALLOWED a raftref module belongs to (None for the raftref.cli package)."""
     for key in sorted(ALLOWED, key=len, reverse=True):
         if module == key or module.startswith(key + "."):
             return key
@@ -78,7 +78,8 @@ def test_raftref_imports_follow_the_arrows(path: Path) -> None:
     allowed = ALLOWED[me] | {me}
     for line, target in imports_of(path):
         if target.startswith("checker"):
-            assert me in {"raftref.net", "raftref.search", "raftref.harness"}, (
+            # files: the output rule lives in checker/outputs.py (checker cannot import raftref)
+            assert me in {"raftref.net", "raftref.search", "raftref.harness", "raftref.files"}, (
                 f"{path.relative_to(ROOT)}:{line}: {me} imports the checker ({target})")
             continue
         if target != "raftref" and not target.startswith("raftref."):
@@ -103,6 +104,6 @@ def test_checker_never_imports_raftref_and_its_core_not_its_outer_rooms(path: Pa
 
 def test_the_rules_see_real_imports() -> None:
     """The parser finds lazy imports inside functions (so the rules above have teeth)."""
-    found = {t for _, t in imports_of(ROOT / "raftref" / "cli.py")}
+    found = {t for _, t in imports_of(ROOT / "raftref" / "cli" / "campaigns.py")}
     assert any(t.startswith("raftref.search") for t in found)
     assert any(t.startswith("checker") for t in found)

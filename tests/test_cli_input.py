@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import checker.proof.cli
-import raftref.cli
+import raftref.cli.simulator
 import raftref.net.cluster
 import raftref.search.campaign
 from checker.store import connect
@@ -39,7 +39,7 @@ def no_work(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             raise Called(name)
         return record
 
-    monkeypatch.setattr(raftref.cli, "run_schedule", stand_in("sim"))
+    monkeypatch.setattr(raftref.cli.simulator, "run_schedule", stand_in("sim"))
     monkeypatch.setattr(raftref.search.campaign, "fuzz", stand_in("fuzz"))
     monkeypatch.setattr(raftref.search.campaign, "demo", stand_in("demo"))
     monkeypatch.setattr(raftref.net.cluster, "run_cluster", stand_in("cluster"))

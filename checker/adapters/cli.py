@@ -6,7 +6,6 @@ implementation, with one line on stderr naming the file, line and field, never a
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import click
 
 from checker.adapters.etcd import AdaptError, translate_file
+from checker.outputs import OutputError, atomic_output, check_output_file, same_file
 
 
 class AdaptUsageError(click.ClickException):
@@ -40,22 +40,21 @@ def etcd_command(source: Path, output: Path | None) -> None:
     What the trace does not say is rebuilt (entry terms, message ids, request/reply pairs);
     what cannot be inferred is reported as a warning on stderr and in the event's note.
     """
-    if output is not None and str(output) != "-" and output.exists() and source.exists() \
-            and os.path.samefile(output, source):
-        raise AdaptUsageError(f"{output}: refusing to overwrite the input")
+    to_stdout = output is None or str(output) == "-"
     try:
-        if output is None or str(output) == "-":
+        if not to_stdout:
+            assert output is not None
+            if same_file(output, source):
+                raise AdaptUsageError(f"{output}: refusing to overwrite the input")
+            check_output_file(output, "-o")
+        if to_stdout:
             result = translate_file(source, sys.stdout.buffer)
             sys.stdout.buffer.flush()
         else:
-            tmp = output.with_name(output.name + ".tmp")
-            try:
-                with open(tmp, "wb") as f:
-                    result = translate_file(source, f)
-                os.replace(tmp, output)
-            finally:
-                tmp.unlink(missing_ok=True)
-    except AdaptError as exc:
+            assert output is not None
+            with atomic_output(output) as f:
+                result = translate_file(source, f)
+    except (AdaptError, OutputError) as exc:
         raise AdaptUsageError(str(exc)) from None
     except OSError as exc:
         raise AdaptUsageError(f"{exc.filename or output}: {exc.strerror or exc}") from None

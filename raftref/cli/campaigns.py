@@ -1,6 +1,6 @@
 """``raftref fuzz`` and ``raftref demo``: thin layers over raftref/search/campaign.py.
 
-Every option is checked before the campaign starts (raftref/cli_checks.py); results go to
+Every option is checked before the campaign starts (raftref/cli/checks.py); results go to
 stdout, progress to stderr (campaign.py's two consoles).
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from checker.store import DEFAULT_DB, StoreError
-from raftref.cli_checks import FUZZ_SEED_MAX, UsageFailure, check_dir, check_store
+from raftref.cli.checks import FUZZ_SEED_MAX, UsageFailure, check_dir, check_store
 from raftref.mutants import MUTANTS
 from raftref.search.strategies import GENERATORS
 

@@ -1,0 +1,151 @@
+"""``raftref serve`` and ``raftref cluster``: the networked mode (raftref/net/)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from raftref.cli.checks import (
+    SEED_MAX,
+    UsageFailure,
+    check_dir,
+    check_reused_cluster,
+)
+from raftref.mutants import MUTANTS
+
+
+@click.command()
+@click.option("--cluster", "cluster_path", type=click.Path(path_type=Path), required=True,
+              help="The cluster file (JSON): every node's addresses and the timing.")
+@click.option("--id", "node_id", required=True, help="Which node of the cluster file this is.")
+@click.option("--data", "data_dir", type=click.Path(path_type=Path), required=True,
+              help="This node's directory: its state (state.json) and trace (trace.jsonl).")
+@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True,
+              help="Seeds this node's election timeouts (0 to 2**63-1).")
+@click.option("--mutant", "mutants", multiple=True, metavar="NAME",
+              type=click.Choice(list(MUTANTS)),
+              help="Switch on a deliberate bug (see 'raftref mutants'). Repeatable.")
+def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int,
+          mutants: tuple[str, ...]) -> None:
+    """Run one node of a networked cluster until SIGTERM or Ctrl-C.
+
+    Peers talk TCP; clients talk HTTP: GET /status, GET|PUT|DELETE /kv/KEY (a PUT's body is
+    a JSON value; a follower answers 307 with the leader's address; reads may be stale, and
+    GET /kv/KEY?applied=N waits until this node has applied index N). Every event goes to
+    DATA/trace.jsonl; check a cluster's traces together with 'raftref check DIR/*/trace.jsonl'.
+    """
+    from raftref.net.config import ConfigError, load_config
+    from raftref.net.server import serve as run_server
+    from raftref.net.storage import StorageError
+
+    check_dir(data_dir, "--data")
+    try:
+        config = load_config(cluster_path)
+        if node_id not in config.ids:
+            raise UsageFailure(f"{cluster_path}: field nodes: no node {node_id!r} "
+                               f"(nodes: {', '.join(config.ids)})")
+        click.echo(f"{node_id}: peers on {config.raft[node_id]}, clients on "
+                   f"http://{config.http[node_id]}, trace {data_dir / 'trace.jsonl'}", err=True)
+        run_server(config, node_id, data_dir, seed, frozenset(mutants))
+    except (ConfigError, StorageError) as exc:
+        raise UsageFailure(str(exc)) from None
+    except OSError as exc:
+        raise UsageFailure(f"{node_id}: {exc.strerror or exc}"
+                           f"{f' ({exc.filename})' if exc.filename else ''}") from None
+
+
+@click.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("out/cluster"),
+              show_default=True, help="The cluster file, and a data directory per node.")
+@click.option("--nodes", type=click.IntRange(1, 99), default=3, show_default=True)
+@click.option("--base-port", type=click.IntRange(1, 65000), default=7000, show_default=True,
+              help="Node i: peers on base+i, clients on base+100+i (127.0.0.1).")
+@click.option("--tick-ms", type=click.IntRange(1), default=50, show_default=True,
+              help="Milliseconds per tick (election timeouts are 10-20 ticks).")
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Run this long (from when every node answers) with a client writing keys, "
+              "then stop (default: until Ctrl-C, no client).")
+@click.option("--faults", type=click.IntRange(1), default=None,
+              help="With --chaos: run until this many faults have struck and healed.")
+@click.option("--writes", type=click.IntRange(1), default=None,
+              help="Run with a client writing keys until it has this many acknowledged.")
+@click.option("--chaos", is_flag=True,
+              help="With a client: 1-3 s after the last fault healed, kill a node (SIGKILL) or "
+              "cut it off from the others, and restart or heal it 0.5-2 s later, one at a time.")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="When the nodes have stopped, check their traces together.")
+@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True,
+              help="Seeds the nodes' timeouts and, with --chaos, whom to kill when (0 to "
+              "2**63-1).")
+@click.option("--mutant", "mutants", multiple=True, metavar="NAME",
+              type=click.Choice(list(MUTANTS)),
+              help="Switch on a deliberate bug in every node. Repeatable.")
+def cluster(directory: Path, nodes: int, base_port: int, tick_ms: int, seconds: float | None,
+            faults: int | None, writes: int | None, chaos: bool, check: bool, seed: int,
+            mutants: tuple[str, ...]) -> None:
+    """Run a local networked cluster (one 'raftref serve' per node), then check its traces.
+
+    An existing cluster file in DIR is reused, with the nodes' data and traces: running the
+    same command again restarts the same cluster. With --seconds, --faults or --writes a
+    client writes keys and the run ends once every one given is met. Exit code: 0 when every
+    property holds in the traces, 1 when one is violated, 2 when a node failed or the input
+    is unusable.
+    """
+    import signal
+
+    from checker.errors import TraceError
+    from raftref.net.cluster import check_traces, prepare, run_cluster
+    from raftref.net.config import ConfigError, load_config
+
+    if chaos and seconds is None and faults is None and writes is None:
+        raise UsageFailure("--chaos needs --seconds, --faults or --writes (when to stop)")
+    if faults is not None and not chaos:
+        raise UsageFailure("--faults needs --chaos")
+    check_dir(directory, "--dir")
+    try:
+        path, written = prepare(directory, nodes, base_port, tick_ms)
+        config = load_config(path)
+    except ConfigError as exc:
+        raise UsageFailure(str(exc)) from None
+    if not written:
+        check_reused_cluster(path, config, nodes=nodes, base_port=base_port, tick_ms=tick_ms)
+    if chaos and len(config.ids) < 3:
+        raise UsageFailure(f"{path}: --chaos needs 3 nodes or more (a majority stays up)")
+    click.echo(f"{'wrote' if written else 'using'} {path}", err=True)
+
+    def interrupted(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops the nodes as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, interrupted)
+    first = config.http[config.ids[0]]
+    timed = not (seconds is None and faults is None and writes is None)
+    if not timed:
+        click.echo(f"{len(config.ids)} nodes starting; try:\n"
+                   f"  curl -L -X PUT -d '\"world\"' http://{first}/kv/hello\n"
+                   f"  curl 'http://{first}/kv/hello?applied=2'   (2: the index the write "
+                   "answered; a read without it may be stale)\n"
+                   f"  curl http://{first}/status\n"
+                   "Ctrl-C stops them and checks their traces", err=True)
+    else:
+        click.echo(f"{len(config.ids)} nodes, a client writing"
+                   f"{', nodes killed and cut off' if chaos else ''}...", err=True)
+    tally = run_cluster(path, config, seed, seconds, chaos, mutants, faults, writes)
+    if timed:
+        click.echo(f"writes acknowledged {tally.writes_ok}, not {tally.writes_failed}; "
+                   f"nodes killed {tally.kills}, restarted {tally.restarts}, cut off "
+                   f"{tally.cuts}; faults healed {tally.healed}", err=True)
+    code = 0
+    if tally.failure:
+        click.echo(f"error: {tally.failure}", err=True)
+        code = 2
+    if check:
+        try:
+            report = check_traces(directory, config.ids)
+        except TraceError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        click.echo(report.to_text())
+        code = max(code, 1 if report.violated else 0)
+    sys.exit(code)
