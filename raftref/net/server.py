@@ -84,17 +84,20 @@ class NodeServer:
 
     # ------------------------------------------------------------------ performing effects
 
-    def _step(self, ready: Callable[[], Ready]) -> Ready:
-        """One input to the node, its effects performed. A failure here (the disk refusing a
-        write, say) is not the network's: the node must not go on, so the server stops and
-        :meth:`run` raises it."""
+    def _step(self, ready: Callable[[], Ready]) -> Ready | None:
+        """One input to the node, its effects performed; None when the server is stopping (no
+        input is taken then: the trace is being closed) or the step failed. A failure here (the
+        disk refusing a write, say) is not the network's: the node must not go on, so the
+        server stops and :meth:`run` raises it."""
+        if self._stop.is_set():
+            return None
         try:
             batch = ready()
             self._perform(batch)
         except Exception as exc:
             self._failure = exc
             self._stop.set()
-            raise
+            return None
         return batch
 
     def _perform(self, ready: Ready) -> None:
@@ -160,7 +163,8 @@ class NodeServer:
         while True:
             due += period
             await asyncio.sleep(max(0.0, due - loop.time()))
-            self._step(self.node.tick)
+            if self._step(self.node.tick) is None:
+                return
 
     async def _connect(self, peer: str) -> None:
         """Keep one outgoing connection to ``peer``; reconnect when it drops."""
@@ -190,8 +194,10 @@ class NodeServer:
                 if not line:
                     break
                 msg = self._parse(line)
-                if msg is not None:
-                    self._step(lambda: self.node.receive(msg))  # noqa: B023 - called at once
+                if msg is None:
+                    continue
+                if self._step(lambda: self.node.receive(msg)) is None:  # noqa: B023 - called now
+                    break  # the server is stopping
         except asyncio.CancelledError:
             pass  # the server is stopping (asyncio would log a cancelled handler as an error)
         finally:
@@ -293,7 +299,10 @@ class NodeServer:
                 self._waiting[result.index] = (self.node.current_term, done)
             return ready
 
-        result = self._step(propose).propose_result
+        batch = self._step(propose)
+        if batch is None:
+            return Response(503, {"error": "the node is stopping"})
+        result = batch.propose_result
         assert result is not None
         if not result.accepted:
             if result.leader_hint is None:
