@@ -102,6 +102,17 @@ def atomic_output(path: Path) -> Iterator[IO[bytes]]:
     ``path``; other exceptions of the caller's block pass through unchanged."""
     if path.is_dir():
         raise OutputError(f"{path}: is a directory; give a file name")
+    if _is_special(path):
+        # A device or a pipe (-o /dev/null, -o /dev/stdout, a FIFO) is written in place:
+        # renaming a file over it would replace the device itself (as root, /dev/null).
+        try:
+            with open(path, "wb") as f:
+                yield f
+        except OSError as exc:
+            if exc.filename is None and exc.errno is not None or exc.filename == str(path):
+                raise OutputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+            raise
+        return
     make_folder(path.parent, path)
     # Not mkstemp: its files are private (0600); an output is meant to be read by others, so
     # it gets 0666 less the umask, as any program's output does. A random part keeps two
@@ -129,6 +140,16 @@ def atomic_output(path: Path) -> Iterator[IO[bytes]]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _is_special(path: Path) -> bool:
+    """Whether ``path`` exists and is neither a regular file nor a folder (a device, a pipe, a
+    socket), following symbolic links."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def _keep_mode(path: Path, fd: int) -> None:

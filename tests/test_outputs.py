@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pickle
 import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,3 +108,33 @@ def test_prove_follows_the_rule_for_its_trace_and_cti_files(tmp_path: Path) -> N
     res = CliRunner().invoke(prove_command, ["--mutant", "minority-quorum", "--bmc-depth", "3",
                                              "-q", "-o", str(trace)])
     assert res.exit_code == 1 and trace.read_bytes().startswith(b'{"type":"header"')
+
+
+def test_a_pipe_or_device_is_written_in_place_never_replaced(tmp_path: Path) -> None:
+    """`-o /dev/null` as root once replaced the device with a regular file (a temporary file
+    renamed over it). A FIFO stands in for a device here: it must stay a FIFO and get the
+    bytes, through the library and through a command."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+
+    def drain() -> None:
+        with open(fifo, "rb") as f:
+            received.append(f.read())
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    with atomic_output(fifo) as f:
+        f.write(b"through the pipe\n")
+    reader.join(60)
+    assert received == [b"through the pipe\n"]
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    result = CliRunner().invoke(main, ["sim", "--steps", "50", "-o", str(fifo)])
+    reader.join(60)
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert received[1].startswith(b'{"type":"header"') and received[1].count(b"\n") > 10
+    assert not [p for p in tmp_path.iterdir() if p.name != "pipe"], "no temporary file left"
