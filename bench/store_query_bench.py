@@ -28,13 +28,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SQL = "SELECT * FROM events"
-MODES: list[tuple[str, str, list[str]]] = [
-    ("start-up (SELECT 1)", "SELECT 1", []),
-    ("table (first 100 rows)", SQL, []),
-    ("--csv (every row)", SQL, ["--csv"]),
-    ("--json (every row)", SQL, ["--json"]),
-    ("--jsonl (every row)", SQL, ["--jsonl"]),
-]
+
+
+def modes(events: int) -> list[tuple[str, str, list[str]]]:
+    """(label, SQL, flags); --json on a tenth of the rows beside all of them shows whether
+    memory grows with the rows."""
+    tenth = max(events // 10, 1)
+    return [
+        ("start-up (SELECT 1)", "SELECT 1", []),
+        ("table (first 100 rows)", SQL, []),
+        ("--csv (every row)", SQL, ["--csv"]),
+        (f"--json --limit {tenth}", SQL, ["--json", "--limit", str(tenth)]),
+        ("--json (every row)", SQL, ["--json"]),
+        ("--jsonl (every row)", SQL, ["--jsonl"]),
+    ]
 
 INGEST = """
 import sys
@@ -95,7 +102,7 @@ def main() -> None:
           f"{SQL}", file=sys.stderr)
     rows = []
     for tree in args.tree or [ROOT]:
-        for label, sql, flags in MODES:
+        for label, sql, flags in modes(args.events):
             result = measure(tree.resolve(), ["db", "query", str(db.resolve()), sql, *flags],
                              workdir / "out", args.timeout)
             rows.append({"tree": str(tree), "what": label, **result})

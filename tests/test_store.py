@@ -167,23 +167,6 @@ def test_summary_leaders_per_term_match_the_simulator(tmp_path: Path) -> None:
     assert "ElectionSafety" in run.violated
 
 
-def test_the_readme_documents_every_table_column_index_and_command() -> None:
-    from checker.store import EVENT_COLUMNS, RESULT_COLUMNS, RUN_COLUMNS, VIOLATION_COLUMNS
-
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Trace store and report"):]
-    section = section[:section.index("\n## ", 10)]
-    for table, columns in (("runs", RUN_COLUMNS), ("events", EVENT_COLUMNS),
-                           ("results", RESULT_COLUMNS), ("violations", VIOLATION_COLUMNS)):
-        row = next(line for line in section.splitlines() if line.startswith(f"| `{table}` |"))
-        assert all(f"`{c}`" in row for c in columns), table
-    assert all(f"`{name}`" in section for name in INDEXES)
-    for command in ("raftref db ingest", "raftref db query", "raftref db summary",
-                    "raftref report", "raftref check"):
-        assert f"$ {command}" in section, command
-    assert "--db traces/raftref.db --html" in section
-
-
 def test_entry_data_beyond_64_bit_integers_is_checked_and_stored(tmp_path: Path,
                                                                   trace: Path) -> None:
     """JSON allows any integer in a client's data; the checker and the store keep it exactly
@@ -221,7 +204,7 @@ def test_the_default_store_is_out_raftref_db_which_git_ignores(
     code, out, _ = cli("db", "query", "SELECT count(*) AS runs FROM runs", "--json")
     assert code == 0 and orjson.loads(out) == [{"runs": 1}]
     code, out, _ = cli("db", "summary")
-    assert code == 0 and str(trace) in out
+    assert code == 0 and "verdicts: holds 1" in out
 
 
 def test_nothing_defaults_to_the_old_store_path() -> None:

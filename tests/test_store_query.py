@@ -113,6 +113,9 @@ def test_json_writes_every_row_exactly(store: Path, flag: str) -> None:
     # A column name given twice (a join's run_id, say) keeps both values.
     code, out, _ = cli("db", "query", str(store), "SELECT 1 AS a, 2 AS a, 3 AS a_2", flag)
     assert code == 0 and parse(out) == [{"a": 1, "a_3": 2, "a_2": 3}]
+    # JSON has no infinity (docs/store.md says so).
+    code, out, _ = cli("db", "query", str(store), "SELECT 9e999 AS inf", flag)
+    assert code == 0 and parse(out) == [{"inf": None}]
     code, out, _ = cli("db", "query", str(store), "SELECT 1 AS a WHERE 0", flag)
     assert code == 0 and parse(out) == []
 
