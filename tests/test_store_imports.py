@@ -100,7 +100,8 @@ def test_no_import_cycle_among_checker_modules() -> None:
 
 
 STORE_FIRST = ["checker.store.cli", "checker.store", "checker.store.db", "checker.store.ingest",
-               "checker.store.rows", "checker.store.summary", "checker.usage", "checker.cli"]
+               "checker.store.query", "checker.store.rows", "checker.store.summary",
+               "checker.usage", "checker.cli"]
 
 
 @pytest.mark.parametrize("module", STORE_FIRST)
