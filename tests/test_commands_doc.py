@@ -13,7 +13,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from raftref.cli import main
+from raftref.cli import main, subcommands
 
 from .conftest import ROOT
 
@@ -73,7 +73,7 @@ def test_every_command_has_a_section_with_an_example_of_it() -> None:
 
 def _leaves(group: click.Group) -> list[click.Command]:
     out: list[click.Command] = [group]
-    for command in group.commands.values():
+    for command in subcommands(group).values():
         out += _leaves(command) if isinstance(command, click.Group) else [command]
     return out
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from raftref.cli import main
+from raftref.cli import main, subcommands
 
 from .conftest import ROOT
 
@@ -13,7 +13,7 @@ README = (ROOT / "README.md").read_text()
 
 def _command_paths(group: click.Group, prefix: str = "raftref") -> list[str]:
     paths = []
-    for name, command in sorted(group.commands.items()):
+    for name, command in sorted(subcommands(group).items()):
         path = f"{prefix} {name}"
         paths.append(path)
         if isinstance(command, click.Group):

@@ -17,7 +17,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from raftref.cli import main
+from raftref.cli import main, subcommands
 from raftref.sim.schedule import TIMING_DEFAULTS, NetworkProfile, Schedule
 
 from .conftest import ROOT
@@ -76,7 +76,7 @@ def _examples(page: str) -> list[list[str]]:
 
 def _commands(group: click.Group) -> list[click.Command]:
     found: list[click.Command] = [group]
-    for command in group.commands.values():
+    for command in subcommands(group).values():
         found += _commands(command) if isinstance(command, click.Group) else [command]
     return found
 

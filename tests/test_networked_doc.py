@@ -10,7 +10,7 @@ import shlex
 import click
 import pytest
 
-from raftref.cli import main
+from raftref.cli import main, subcommands
 from raftref.net.server import EXIT_AFTER_SAVE
 
 from .conftest import ROOT
@@ -21,7 +21,7 @@ TEXT = PAGE.read_text()
 
 @pytest.mark.parametrize("command", ["cluster", "serve"])
 def test_every_option_is_documented(command: str) -> None:
-    cmd = main.commands[command]
+    cmd = subcommands(main)[command]
     heading = TEXT.index(f"## `raftref {command}`")
     section = TEXT[heading:TEXT.index("\n## ", heading + 1)]
     names = [opt for param in cmd.params if isinstance(param, click.Option)
@@ -39,7 +39,7 @@ def test_every_example_parses_against_the_cli() -> None:
     assert len(lines) >= 6
     for line in lines:
         args = shlex.split(line, comments=True)[1:]
-        command = main.commands[args[0]]
+        command = subcommands(main)[args[0]]
         with command.make_context(args[0], args[1:]) as ctx:
             assert ctx.command is command, line
 

@@ -39,7 +39,8 @@ def command_paths(group: click.Group, prefix: str = "raftref") -> list[tuple[str
     """Every command and subcommand, as ("raftref db ingest", command), groups included."""
     out: list[tuple[str, click.Command]] = []
     for name in group.list_commands(click.Context(group)):
-        command = group.commands[name]
+        command = group.get_command(click.Context(group), name)
+        assert command is not None, name
         if command.hidden:
             continue
         path = f"{prefix} {name}"

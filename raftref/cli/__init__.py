@@ -11,20 +11,46 @@ input or options (one line on stderr naming the file, line or field; never a tra
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from checker.adapters.cli import adapt_group
-from checker.cli import check_command
-from checker.proof.cli import prove_command
-from checker.report_html.cli import report_command
-from checker.store.cli import db_group
 from raftref import __version__
-from raftref.cli import campaigns, networked, simulator
 from raftref.cli.checks import OneLineErrors
 from raftref.mutants import MUTANTS
 
+# Each command, and where it lives. They are imported only when used, so that starting a node
+# ('raftref serve', which a cluster restarts after every kill) does not pay for loading Z3,
+# Hypothesis and the checker's store (about 0.8 s of CPU). The checker's commands come from
+# checker/, which serves any implementation; raftref only hosts them.
+COMMANDS: dict[str, str] = {
+    "sim": "raftref.cli.simulator:sim",
+    "fuzz": "raftref.cli.campaigns:fuzz",
+    "demo": "raftref.cli.campaigns:demo",
+    "serve": "raftref.cli.networked:serve",
+    "cluster": "raftref.cli.networked:cluster",
+    "check": "checker.cli:check_command",
+    "db": "checker.store.cli:db_group",
+    "report": "checker.report_html.cli:report_command",
+    "adapt": "checker.adapters.cli:adapt_group",
+    "prove": "checker.proof.cli:prove_command",
+}
 
-@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyCommands(OneLineErrors):
+    """The raftref group: commands defined here, and the others imported when first asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module, _, attr = COMMANDS[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name=cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyCommands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="raftref")
 def main() -> None:
     """raftref: a reference Raft node, a fault-injecting simulator, and a trace checker."""
@@ -38,17 +64,8 @@ def list_mutants() -> None:
         click.echo(f"{name:<{width}}  {text}")
 
 
-for _name, _command in {
-    "sim": simulator.sim,
-    "fuzz": campaigns.fuzz,
-    "demo": campaigns.demo,
-    "serve": networked.serve,
-    "cluster": networked.cluster,
-    # The checker's commands: checker/ serves any implementation; raftref only hosts them.
-    "check": check_command,
-    "db": db_group,
-    "report": report_command,
-    "adapt": adapt_group,
-    "prove": prove_command,
-}.items():
-    main.add_command(_command, name=_name)
+def subcommands(group: click.Group) -> dict[str, click.Command]:
+    """Every command of ``group`` by name, loaded (for documentation and its tests)."""
+    ctx = click.Context(group)
+    found = {name: group.get_command(ctx, name) for name in group.list_commands(ctx)}
+    return {name: command for name, command in found.items() if command is not None}
