@@ -3,10 +3,11 @@
 Library use::
 
     from checker import check_files
-    report = check_files(["trace.jsonl"])
+    report = check_files(["trace.jsonl"])   # several files of one run; "-" is standard input
     print(report.to_text())          # or report.to_json(), report.ok, report.violated
 
 Input that cannot be checked raises :class:`TraceError` (file, line, field, message).
+Reference: docs/checker.md.
 """
 
 from checker.engine import UnknownPropertyError, check_files, check_lines, select_properties

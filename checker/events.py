@@ -19,12 +19,18 @@ Each class has a class attribute ``KIND`` (events) or ``TYPE`` (messages): its t
 
 # No "from __future__ import annotations": msgspec reads these annotations at class creation.
 
-from typing import Annotated, Any, ClassVar, Literal
+from collections.abc import Callable
+from functools import lru_cache, reduce
+from operator import or_
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union, get_args, get_origin
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 __all__ = ["UNSET", "UnsetType"]
+
+T = TypeVar("T")
 
 Natural = Annotated[int, Meta(ge=0)]
 Positive = Annotated[int, Meta(ge=1)]
@@ -63,6 +69,15 @@ class Entry(Struct, forbid_unknown_fields=True, frozen=True, gc=False):
 
     term: Natural
     data: Any
+
+
+class RawEntry(Entry, forbid_unknown_fields=True, frozen=True, gc=False):
+    """An entry of a state event (start's log, append's entries, apply's entry) as the
+    checking loop reads it: ``data`` kept as the JSON text it was written as (checked to be
+    one JSON value, not turned into objects). What the checker does with entries it does by
+    text when the texts are equal, and decodes only otherwise (checker/state.py)."""
+
+    data: msgspec.Raw
 
 
 # ------------------------------------------------------------------ $defs/message
@@ -202,30 +217,133 @@ for _message in MESSAGE_CLASSES:
 AnyEvent = (Start | Crash | Timeout | TermChange | Vote | RoleChange | Append | Truncate | Commit
             | Apply | Send | Receive | Drop | Propose | Config)
 
-_DECODER = msgspec.json.Decoder(AnyEvent)
-#: Decodes one event line (bytes) into its class; raises msgspec.DecodeError/ValidationError.
-decode_event = _DECODER.decode
-#: Decodes newline-separated event lines (blank lines skipped) into a list, in one call.
-decode_event_lines = _DECODER.decode_lines
-
-
 #: Decodes a header line into a :class:`Header`; raises msgspec.DecodeError/ValidationError.
 decode_header = msgspec.json.Decoder(Header).decode
 
 
-def from_json(obj: Any) -> Event:
-    """An event line the typed decoder refused, parsed as plain JSON, as its class: accepted
-    when it differs from what the decoder takes only by integral floats (``3.0``) where the
-    schema says integer, as the schema allows.
+class Model:
+    """A typed decoder and the classes it decodes into: the contract's own (:data:`GENERIC`,
+    the classes above), or the same with node ids restricted to one cluster's
+    (:func:`model_for`)."""
 
-    Lax conversion takes those floats, and also coercions the schema refuses (``"3"`` to 3,
-    ``1`` to true); the converted event must therefore give back exactly the values written,
-    of the same JSON types, but for those floats. Raises msgspec.ValidationError otherwise
-    (then checker.schema.explain says what is wrong)."""
-    ev = msgspec.convert(obj, AnyEvent, strict=False)  # type: ignore[arg-type]
-    if not _as_written(msgspec.to_builtins(ev), obj):
-        raise msgspec.ValidationError("a value of another JSON type than the field's")
-    return ev  # type: ignore[no-any-return]
+    def __init__(self, classes: dict[type, type], raw_fields: dict[str, str] | None = None
+                 ) -> None:
+        #: This model's class for each class above (the class itself in :data:`GENERIC`).
+        self.classes = classes
+        #: Event kind -> its field holding entries whose data this model keeps raw.
+        self.raw_fields = raw_fields or {}
+        self.events = tuple(classes[cls] for cls in EVENT_CLASSES)
+        self.any_event: Any = reduce(or_, self.events)
+        decoder = msgspec.json.Decoder(self.any_event)
+        #: One event line (bytes) into its class; raises msgspec.DecodeError/ValidationError.
+        self.decode: Callable[[bytes], Event] = decoder.decode
+        #: Newline-separated event lines (blank lines skipped) into a list, in one call.
+        self.decode_lines: Callable[[Any], list[Event]] = decoder.decode_lines
+
+    def __getitem__(self, cls: type[T]) -> type[T]:
+        return self.classes[cls]  # type: ignore[return-value]
+
+    def from_json(self, obj: Any) -> Event:
+        """An event line the typed decoder refused, parsed as plain JSON, as its class:
+        accepted when it differs from what the decoder takes only by integral floats (``3.0``)
+        where the schema says integer, as the schema allows.
+
+        Lax conversion takes those floats, and also coercions the schema refuses (``"3"`` to
+        3, ``1`` to true); the converted event must therefore give back exactly the values
+        written, of the same JSON types, but for those floats. Raises msgspec.ValidationError
+        otherwise (then checker.schema.explain says what is wrong)."""
+        kind = obj.get("kind") if type(obj) is dict else None
+        field = self.raw_fields.get(kind) if type(kind) is str else None
+        target = _raw_data(obj, field) if field is not None and field in obj else obj
+        ev: Event = msgspec.convert(target, self.any_event, strict=False)
+        if not _as_written(to_builtins(ev), obj):
+            raise msgspec.ValidationError("a value of another JSON type than the field's")
+        return ev
+
+
+GENERIC = Model({cls: cls for cls in (*MESSAGE_CLASSES, *EVENT_CLASSES, Entry)})
+decode_event = GENERIC.decode
+decode_event_lines = GENERIC.decode_lines
+from_json = GENERIC.from_json
+
+
+@lru_cache(maxsize=64)
+def model_for(nodes: frozenset[str]) -> Model:
+    """The model the checking loop reads with. Its node ids (``node``, ``vote``, a message's
+    ``from`` and ``to``, ``candidate``, ``leader``, ``voters``) can only be ``nodes``: the
+    decoder then checks that every node an event names is a member, in C, and gives each
+    node id as one shared string (whose hash is computed once), which the loop looks up many
+    times. The entries of state events are :class:`RawEntry`: their data is not turned into
+    objects. Its classes are subclasses of the classes above, tag for tag and field for
+    field."""
+    members = Literal[tuple(sorted(nodes))]  # type: ignore[valid-type]
+    classes: dict[type, type] = {Entry: Entry}  # messages keep their entries' data decoded
+    raw_fields = {}
+    for cls in (*MESSAGE_CLASSES, *EVENT_CLASSES):  # messages first: events hold them
+        if cls is EVENT_CLASSES[0]:
+            classes[Entry] = RawEntry
+        config = cls.__struct_config__
+        fields: list[Any] = []
+        rename = {}
+        for f in msgspec.structs.fields(cls):
+            kind = _restricted(f.type, members, classes)
+            fields.append((f.name, kind) if f.default is msgspec.NODEFAULT
+                          else (f.name, kind, f.default))
+            if f.encode_name != f.name:
+                rename[f.name] = f.encode_name
+            if _mentions(kind, RawEntry):
+                raw_fields[config.tag] = f.encode_name
+        classes[cls] = msgspec.defstruct(
+            cls.__name__, fields, bases=(cls,), module=__name__, tag=config.tag,
+            tag_field=config.tag_field, rename=rename or None, kw_only=True, gc=False,
+            forbid_unknown_fields=config.forbid_unknown_fields)
+    classes[Entry] = RawEntry
+    return Model(classes, raw_fields)
+
+
+def _mentions(kind: Any, cls: type) -> bool:
+    """Whether the type ``kind`` is ``cls`` or has it among its arguments, at any depth."""
+    return kind is cls or any(_mentions(arg, cls) for arg in get_args(kind))
+
+
+def _raw_data(obj: dict[str, Any], field: str) -> dict[str, Any]:
+    """``obj`` with the data of the entries in ``field`` as JSON text (what
+    :class:`RawEntry` holds), for conversion."""
+    def raw(entry: Any) -> Any:
+        if type(entry) is dict and "data" in entry:
+            return {**entry, "data": msgspec.Raw(msgspec.json.encode(entry["data"]))}
+        return entry
+
+    value = obj[field]
+    return {**obj, field: [raw(e) for e in value] if type(value) is list else raw(value)}
+
+
+def _builtin(value: Any) -> Any:
+    """to_builtins' hook: raw JSON text as the value it encodes."""
+    if type(value) is msgspec.Raw:
+        return msgspec.json.decode(value)
+    raise NotImplementedError
+
+
+def to_builtins(value: Any) -> Any:
+    """msgspec.to_builtins, raw data included (as the value it encodes)."""
+    return msgspec.to_builtins(value, enc_hook=_builtin)
+
+
+def _restricted(kind: Any, members: Any, classes: dict[type, type]) -> Any:
+    """``kind`` (a field's type) with NodeId replaced by ``members`` and classes by theirs."""
+    if kind == NodeId:
+        return members
+    if isinstance(kind, type):
+        return classes.get(kind, kind)
+    origin, args = get_origin(kind), get_args(kind)
+    if origin is Annotated:
+        return Annotated[(_restricted(args[0], members, classes), *args[1:])]  # type: ignore
+    if origin in (Union, UnionType):
+        return reduce(or_, [_restricted(arg, members, classes) for arg in args])
+    if origin is list:
+        return list[_restricted(args[0], members, classes)]  # type: ignore[misc]
+    return kind
 
 
 def _as_written(value: Any, written: Any) -> bool:
@@ -244,5 +362,5 @@ def _as_written(value: Any, written: Any) -> bool:
 def to_dict(ev: Event) -> dict[str, Any]:
     """The event as the JSON object it was decoded from (absent optional fields left out;
     fields the schema does not name are not kept)."""
-    out: dict[str, Any] = msgspec.to_builtins(ev)
+    out: dict[str, Any] = to_builtins(ev)
     return out

@@ -1,20 +1,32 @@
 """Streaming reader: lines -> validated events, one file or several merged.
 
-Each line is read with a bounded ``readline`` (a line longer than :data:`MAX_LINE` bytes is an
-error, found without loading it whole) and decoded straight into its event class
-(checker/events.py), which validates it against the schema in C. A line that fails is parsed
-again as plain JSON and explained by ``jsonschema`` (checker/schema.py), which names the
-offending field (or accepts it, when msgspec was stricter than the schema). Then what the
-schema cannot say: a header first and only first, ``seq`` strictly increasing, every node named
-in an event listed in the header. Any problem is a :class:`TraceError` naming file, line and
-field.
+The file is read in chunks of :data:`CHUNK` bytes (a line longer than :data:`MAX_LINE` bytes is
+an error, found without loading it whole). The whole lines of a chunk are decoded in one typed
+call (checker/events.py), which validates them against the schema in C. What the schema cannot
+say, the reader's own rules (``seq`` strictly increasing within a file, every node an event
+names listed in the header), is checked one of two ways:
+
+- for the checking loop (:meth:`TraceFile.chunks` with ``rules=False``), the chunk is decoded
+  into the cluster's model (``model_for``), whose node ids can only be the header's, so the
+  decoder checks membership, and ``seq`` is left to the loop, which looks at every event anyway;
+- for everyone else (:meth:`TraceFile.batches`, the store and the report), into the
+  contract's own classes, and the rules are checked on the whole chunk at once, by C-level
+  passes over its events.
+
+Only when something in a chunk fails are its lines taken one at a time (checker/slow_path.py),
+to accept what msgspec is stricter about than the schema or to raise the precise
+:class:`TraceError` naming file, line and field. No Python code runs per event here.
+
+An event's location is one int (:func:`checker.state.make_loc`: the file's index and the line
+number); where each chunk starts is kept (:attr:`TraceFile.starts`), which is enough to read a
+cited line back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from itertools import accumulate, count, repeat
-from operator import add
+from itertools import accumulate, chain, compress, islice, repeat, starmap
+from operator import add, attrgetter, gt
 from typing import IO, Any
 
 import msgspec
@@ -23,20 +35,25 @@ import orjson
 from checker.errors import TraceError
 from checker.events import (
     EVENT_CLASSES,
-    UNSET,
+    GENERIC,
     AnyEvent,
     Config,
     Drop,
+    Model,
     Propose,
     Receive,
     Send,
     Vote,
-    decode_event,
-    decode_event_lines,
     decode_header,
-    from_json,
+    model_for,
 )
 from checker.schema import explain
+from checker.slow_path import (
+    DECODE_ERRORS,
+    event_line,
+    json_error,
+    named_nodes_ok,
+)
 from checker.sources import (
     MAX_LINE,
     READ_ERRORS,
@@ -46,37 +63,22 @@ from checker.sources import (
     StdinSource,
     read_error,
 )
-from checker.state import Loc
+from checker.state import LINE_BITS, Loc
 
-__all__ = ["CHUNK", "MAX_LINE", "Event", "FileSource", "MemorySource", "Source", "StdinSource",
-           "TraceFile", "merge", "named_nodes_ok", "redecode"]
+__all__ = ["CHUNK", "MAX_LINE", "Event", "FileSource", "Located", "MemorySource", "Source",
+           "StdinSource", "TraceFile", "merge", "merge_pairs", "named_nodes_ok"]
 
 CHUNK = 1 << 16  # bytes read at a time
 
-Event = tuple[AnyEvent, Loc]
+#: Where an event is, as :meth:`TraceFile.batches` and :func:`merge` give it: (index of its
+#: file, 1-based line number, byte offset of the line).
+Located = tuple[int, int, int]
+Event = tuple[AnyEvent, Located]
 MESSAGE_EVENTS = frozenset((Send, Receive, Drop))
 #: Event classes that name no node beyond node and vote.
 PLAIN_EVENTS = frozenset(cls for cls in EVENT_CLASSES if cls not in (Vote, Propose, Config))
-
-
-def _json_error(name: str, raw: bytes, line_no: int, complete: bool,
-                exc: orjson.JSONDecodeError) -> TraceError:
-    """Say what is wrong with a line that is not JSON, in words a user can act on."""
-    try:
-        raw.decode("utf-8")
-        text = True
-    except UnicodeDecodeError:
-        text = False
-    if not text or b"\x00" in raw:
-        return TraceError(name, line_no, None,
-                          "binary data or invalid UTF-8: a raft-trace is UTF-8 JSON Lines text")
-    if not raw.strip():
-        return TraceError(name, line_no, None, "blank line: every line must be one JSON object")
-    if not complete:
-        return TraceError(name, line_no, None,
-                          "truncated last line: the file ends in the middle of a JSON value "
-                          f"({exc.msg})")
-    return TraceError(name, line_no, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
+_SEQ, _NODE, _VOTE = attrgetter("seq"), attrgetter("node"), attrgetter("vote")
+_MSG, _FROM, _TO = attrgetter("msg"), attrgetter("from_"), attrgetter("to")
 
 
 class TraceFile:
@@ -90,12 +92,17 @@ class TraceFile:
         self._read_chunk: Callable[[int], bytes] = self._handle.read
         self._line_no = 0
         self._offset = 0
+        #: (line number, byte offset) where each chunk read starts: enough to find any line.
+        self.starts: list[tuple[int, int]] = [(1, 0)]
         try:
             self.header = self._read_header()
         except BaseException:
             self.close()
             raise
         self.nodes: frozenset[str] = frozenset(self.header["nodes"])
+        #: The typed model whose node ids are this file's nodes (what :meth:`chunks` decodes
+        #: into with ``rules=False``).
+        self.model = model_for(self.nodes)
 
     @property
     def name(self) -> str:
@@ -131,7 +138,7 @@ class TraceFile:
         try:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise _json_error(self.name, raw, 1, complete, exc) from None
+            raise json_error(self.name, raw, 1, complete, exc) from None
         if type(obj) is dict and obj.get("type") == "event":
             raise TraceError(self.name, 1, None, "missing header: line 1 must be the header "
                              '{"type": "header", "format": "raft-trace", ...}')
@@ -152,182 +159,150 @@ class TraceFile:
             yield from batch
 
     def batches(self) -> Iterator[list[Event]]:
-        """Validated events with their locations, one batch per chunk read (a few hundred
-        lines; fewer generator switches than one at a time); raises TraceError on the first bad
-        line."""
+        """Validated events with their locations as (file, line, offset), one batch per chunk
+        read; raises TraceError on the first bad line."""
         try:
-            yield from self._batches()
+            for evs, first, lines, offset in self._chunks(True, True):
+                yield _located(self.index, evs, first, lines, offset)  # type: ignore[arg-type]
         finally:
             self.close()
 
-    def _batches(self) -> Iterator[list[Event]]:
+    #: Called with each batch as :meth:`batches` gives it, while :meth:`chunks` reads
+    #: (the store writes its rows from them as the checker reads).
+    sink: Callable[[list[Event]], None] | None = None
+
+    def chunks(self, rules: bool = True) -> Iterator[tuple[list[AnyEvent], Loc]]:
+        """Validated events, one list per chunk read, each with the location of its first event
+        (the others follow line by line: ``enumerate(events, loc)``); raises TraceError on the
+        first bad line. ``rules=False``: decoded into the cluster's model (node ids checked
+        by the decoder), ``seq`` left to the caller, as the checking loop checks it inline."""
+        sink = self.sink
+        try:
+            for evs, first, lines, offset in self._chunks(sink is not None, rules):
+                if sink is not None:
+                    sink(_located(self.index, evs, first, lines, offset))  # type: ignore[arg-type]
+                yield evs, (self.index << LINE_BITS) | first
+        finally:
+            self.close()
+
+    def pairs(self, rules: bool = True) -> Iterator[tuple[Loc, AnyEvent]]:
+        """(location, event) for every event, flattened in C (``rules``: as :meth:`chunks`)."""
+        return chain.from_iterable(starmap(enumerate, self.chunks(rules)))
+
+    def lines_at(self, lines: Iterable[int]) -> dict[int, str]:
+        """The text of each of these lines (numbers), by number, read back."""
+        return self.source.lines_at(sorted(set(lines)), self.starts)
+
+    def _chunks(self, with_lines: bool, rules: bool
+                ) -> Iterator[tuple[list[AnyEvent], int, list[bytes] | None, int]]:
+        """(events, line number of the first, the lines if ``with_lines``, byte offset of the
+        first) per chunk read."""
         name = self.name
-        nodes = self.nodes
-        index = self.index
-        decode = decode_event
-        decode_lines = decode_event_lines
-        decode_error = (msgspec.DecodeError, UnicodeDecodeError)  # bad UTF-8 raises the latter
+        # The reader's rules on the cluster's model are the decoder's (node ids), but for seq,
+        # which is left to the caller; on the contract's model they are checked here.
+        model = GENERIC if rules else self.model
+        decode_lines = model.decode_lines
         read = self._read_chunk
         line_no = self._line_no
         offset = self._offset
         last_seq = -1
-        messages = MESSAGE_EVENTS
-        plain = PLAIN_EVENTS
         carry = b""  # the start of a line that the last chunk cut
-        done = False
-        while not done:
-            # Lines come from chunks split in C (no Python call per line for reading); only the
-            # unfinished last line is carried over, and it may not grow past MAX_LINE.
+        while True:
             try:
                 chunk = read(CHUNK)
             except READ_ERRORS as exc:
-                raise TraceError(name, line_no + 1, None,
-                                 read_error(exc)) from None
+                raise TraceError(name, line_no + 1, None, read_error(exc)) from None
+            complete = bool(chunk)
             if chunk:
                 data = carry + chunk if carry else chunk
-                lines = data.split(b"\n")
+                end = data.rfind(b"\n") + 1  # the chunk's whole lines end there
                 # Only a carried line can be long: the first one, or the new carry.
-                long = 1 if carry and len(lines[0]) > MAX_LINE else 0
-                carry = lines.pop()
-                if long or len(carry) > MAX_LINE:
-                    raise TraceError(name, line_no + (long or len(lines) + 1), None,
-                                     f"line longer than {MAX_LINE} bytes (1 MiB): not a "
-                                     "raft-trace line")
-                # The chunk's whole lines decoded in one call; if any line fails (or is blank:
-                # decode_lines skips those), each line is decoded on its own below instead.
-                whole = len(data) - len(carry)
-                try:
-                    decoded: Iterable[AnyEvent | None] = decode_lines(memoryview(data)[:whole])
-                    if len(decoded) != len(lines):  # type: ignore[arg-type]
-                        decoded = repeat(None)
-                except decode_error:
-                    decoded = repeat(None)
+                if carry and data.find(b"\n", 0, MAX_LINE + 1) == -1 and (
+                        end or len(data) > MAX_LINE):
+                    raise _too_long(name, line_no + 1)
+                carry = data[end:]
+                if not end:
+                    continue
+                count = data.count(b"\n", 0, end)
+                if len(carry) > MAX_LINE:
+                    raise _too_long(name, line_no + count + 1)
+                try:  # decode_lines skips blank lines: then the counts differ
+                    whole = memoryview(data)[:end]
+                    if not data.isascii():  # raw entry data is not checked for UTF-8 in C
+                        str(whole, "utf-8")
+                    evs = decode_lines(whole)
+                    fast = len(evs) == count and (not rules or self._valid(evs, last_seq))
+                except DECODE_ERRORS:
+                    fast = False
+            elif carry:  # the last line has no newline: fine if it is whole JSON
+                data, end, count, fast, carry = carry, len(carry), 1, False, b""
             else:
-                done = True
-                if not carry:
-                    break
-                lines = [carry]  # the last line has no newline: fine if it is whole JSON
-                decoded = repeat(None)
-                whole = len(carry)
-            # Each line's location (file, line number, byte offset), computed in C.
-            locs = zip(repeat(index), count(line_no + 1),
-                       accumulate(map(add, map(len, lines), repeat(1)), initial=offset))
-            line_no += len(lines)
-            offset += whole
-            batch: list[Event] = []
-            append = batch.append
-            for raw, ev, loc in zip(lines, decoded, locs):  # noqa: B905 - decoded may be endless
-                # Decoding into the event's class validates it against the schema
-                # (checker/events.py); what is left is the reader's own rules: seq increases,
-                # nodes are the header's.
-                if ev is None:
-                    try:
-                        ev = decode(raw)
-                    except decode_error:
-                        ev = self._slow_event(raw, loc[1], last_seq, not done)
-                vote = ev.vote
-                cls = type(ev)
-                if cls in messages:
-                    msg = ev.msg
-                    ok = msg.from_ in nodes and msg.to in nodes
-                else:
-                    ok = cls in plain or named_nodes_ok(ev, nodes)
-                if not (ok and ev.seq > last_seq and ev.node in nodes
-                        and (vote is None or vote in nodes)):
-                    ev = self._slow_event(raw, loc[1], last_seq, not done)
-                last_seq = ev.seq
-                append((ev, loc))
-            if batch:
-                yield batch
+                return
+            first = line_no + 1
+            lines = None
+            if with_lines or not fast:
+                lines = data[:end].split(b"\n")
+                if complete:
+                    lines.pop()  # after the last newline
+            if not fast:
+                evs = self._line_by_line(lines, first, last_seq if rules else -1,
+                                         complete, model)  # type: ignore[arg-type]
+            self.starts.append((first, offset))
+            last_seq = evs[-1].seq
+            line_no += count
+            yield evs, first, lines, offset
+            offset += end
 
-    def _slow_event(self, raw: bytes, line_no: int, last_seq: int, complete: bool) -> AnyEvent:
-        """A line the typed decoder refused (or that breaks a reader rule): parsed as plain
-        JSON and converted (an integral float where the schema says integer is accepted); what
-        will not convert is explained by ``jsonschema``, naming the field. Then the reader's
-        own rules, which raise the precise error."""
-        name = self.name
-        try:
-            obj = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise _json_error(name, raw, line_no, complete, exc) from None
-        try:
-            ev = from_json(obj)
-        except msgspec.ValidationError as exc:
-            violation = explain(obj)
-            if violation is not None:
-                raise TraceError(name, line_no, violation.field, violation.message) from None
-            if obj.get("type") != "event":
-                raise TraceError(name, line_no, None,
-                                 "duplicate header: only line 1 may be a header") from None
-            raise TraceError(name, line_no, None,  # the schema accepts it; the typed model not
-                             f"valid but not supported by this checker: {exc}") from None
-        if isinstance(ev, Config):  # uniqueItems, which the typed model cannot say
-            violation = explain(obj)
-            if violation is not None:
-                raise TraceError(name, line_no, violation.field, violation.message)
-        self._check_rules(ev, line_no, last_seq)
-        return ev
-
-    def _check_rules(self, ev: AnyEvent, line_no: int, last_seq: int) -> None:
-        """The reader's own rules, raising the precise error: seq increases, every node named
-        is the header's."""
-        name = self.name
+    def _valid(self, evs: list[AnyEvent], last_seq: int) -> bool:
+        """Whether a chunk's events keep the reader's rules, in C-level passes over them."""
         nodes = self.nodes
-        if ev.seq <= last_seq:
-            raise TraceError(name, line_no, "seq",
-                             f"must increase within a file: {ev.seq} follows {last_seq}")
-        named: list[tuple[str, Any]] = [("node", ev.node), ("vote", ev.vote)]
-        if isinstance(ev, Send | Receive | Drop):
-            named += [("msg.from", ev.msg.from_), ("msg.to", ev.msg.to)]
-        elif isinstance(ev, Vote):
-            named.append(("candidate", ev.candidate))
-        elif isinstance(ev, Propose):
-            named.append(("leader", ev.leader))
-        elif isinstance(ev, Config):
-            for field in ("voters", "outgoing"):
-                members = getattr(ev, field)
-                if members is not UNSET:
-                    named += [(f"{field}[{i}]", m) for i, m in enumerate(members)]
-        for field, node in named:
-            if node is not None and node is not UNSET and node not in nodes:
-                raise TraceError(name, line_no, field, _not_member(node, nodes))
+        seqs = list(map(_SEQ, evs))
+        if seqs[0] <= last_seq or not all(map(gt, islice(seqs, 1, None), seqs)):
+            return False
+        if not (nodes.issuperset(map(_NODE, evs))
+                and nodes.issuperset(filter(None, map(_VOTE, evs)))):
+            return False
+        types = list(map(type, evs))
+        msgs = list(map(_MSG, compress(evs, map(MESSAGE_EVENTS.__contains__, types))))
+        if not (nodes.issuperset(map(_FROM, msgs)) and nodes.issuperset(map(_TO, msgs))):
+            return False
+        if PLAIN_EVENTS.issuperset(types):
+            return True
+        return all(named_nodes_ok(ev, nodes) for ev in evs if type(ev) not in PLAIN_EVENTS)
+
+    def _line_by_line(self, lines: list[bytes], first: int, last_seq: int,
+                      complete: bool, model: Model) -> list[AnyEvent]:
+        """A chunk whose fast path failed, one line at a time (checker/slow_path.py);
+        ``last_seq`` -1: seq is left to the caller."""
+        out = []
+        last = len(lines) - 1
+        for k, raw in enumerate(lines):
+            ev = event_line(self.name, self.nodes, raw, first + k, last_seq,
+                            complete or k < last, model)
+            if last_seq >= 0:
+                last_seq = ev.seq
+            out.append(ev)
+        return out
 
 
-def redecode(raw: bytes) -> AnyEvent | None:
-    """A line read again (one that was accepted before) as its event; None if it no longer
-    is a valid event line."""
-    try:
-        return decode_event(raw)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        pass
-    try:
-        return from_json(orjson.loads(raw))
-    except (orjson.JSONDecodeError, msgspec.ValidationError):
-        return None
+def _too_long(name: str, line: int) -> TraceError:
+    return TraceError(name, line, None,
+                      f"line longer than {MAX_LINE} bytes (1 MiB): not a raft-trace line")
 
 
-def named_nodes_ok(ev: AnyEvent, nodes: frozenset[str]) -> bool:
-    """The node ids a vote, propose or config event names are the header's (and a config's
-    voters distinct, which the typed model cannot say); False sends the line to the slow path."""
-    if isinstance(ev, Vote):
-        return ev.candidate in nodes
-    if isinstance(ev, Propose):
-        leader = ev.leader
-        return leader is UNSET or leader is None or leader in nodes
-    if isinstance(ev, Config):
-        outgoing = ev.outgoing if ev.outgoing is not UNSET else []
-        return all(m in nodes for m in ev.voters + outgoing) and (
-            len(set(ev.voters)) == len(ev.voters) and len(set(outgoing)) == len(outgoing))
-    return True
-
-
-def _not_member(node: str, nodes: frozenset[str]) -> str:
-    return f'names node "{node}", which is not in the header\'s nodes {sorted(nodes)}'
+def _located(index: int, evs: list[AnyEvent], first: int, lines: list[bytes],
+             offset: int) -> list[Event]:
+    """A chunk's events with their (file, line, offset), as :meth:`TraceFile.batches` gives
+    them."""
+    offsets = accumulate(map(add, map(len, lines), repeat(1)), initial=offset)
+    return list(zip(evs, zip(repeat(index), range(first, first + len(evs)), offsets,
+                             strict=False), strict=True))
 
 
 def merge(files: list[TraceFile], is_sent: Callable[[str], bool]) -> Iterator[Event]:
-    """All events of several files, in an order that keeps each file's own order and puts every
-    receive after its send (spec/PROPERTIES.md, "Order without a global clock").
+    """All events of several files with their (file, line, offset), in an order that keeps each
+    file's own order and puts every receive after its send (spec/PROPERTIES.md, "Order without
+    a global clock").
 
     A file waits while its next event receives a message not yet sent. When every unfinished
     file waits, the first one's receive goes ahead anyway: it has no send, which MessageRules
@@ -335,19 +310,49 @@ def merge(files: list[TraceFile], is_sent: Callable[[str], bool]) -> Iterator[Ev
     """
     if len(files) == 1:
         return (event for batch in files[0].batches() for event in batch)
-    return _merge_many(files, is_sent)
+    return _merge([f.events() for f in files], is_sent, 0, Receive)
 
 
-def _merge_many(files: list[TraceFile], is_sent: Callable[[str], bool]) -> Iterator[Event]:
-    streams = [f.events() for f in files]
-    heads: list[Event | None] = [next(s, None) for s in streams]
+def merge_pairs(files: list[TraceFile], is_sent: Callable[[str], bool], rules: bool = True,
+                error: Callable[[AnyEvent, Loc, int], TraceError] | None = None
+                ) -> Iterator[tuple[Loc, AnyEvent]]:
+    """:func:`merge` for the checking loop: (location, event) pairs (``rules``: as
+    :meth:`TraceFile.chunks`). With ``rules=False`` and several files, ``seq`` is checked
+    here, per file (``error`` makes the TraceError); one file's the caller checks."""
+    if len(files) == 1:
+        return files[0].pairs(rules)
+    receive = Receive if rules else files[0].model[Receive]
+    streams = [f.pairs(rules) for f in files]
+    if not rules:
+        assert error is not None
+        streams = [_seq_checked(s, error) for s in streams]
+    return _merge(streams, is_sent, 1, receive)
+
+
+def _seq_checked(pairs: Iterator[tuple[Loc, AnyEvent]],
+                 error: Callable[[AnyEvent, Loc, int], TraceError]
+                 ) -> Iterator[tuple[Loc, AnyEvent]]:
+    last = -1
+    for pair in pairs:
+        seq = pair[1].seq
+        if seq <= last:
+            raise error(pair[1], pair[0], last)
+        last = seq
+        yield pair
+
+
+def _merge(streams: list[Iterator[Any]], is_sent: Callable[[str], bool], at: int,
+           receive: type[Receive]) -> Iterator[Any]:
+    """The merge of :func:`merge` over streams whose items hold their event at ``at`` (of
+    a model whose receive class is ``receive``)."""
+    heads: list[Any] = [next(s, None) for s in streams]
     while True:
         progressed = False
         for k, stream in enumerate(streams):
             head = heads[k]
             while head is not None:
-                ev = head[0]
-                if type(ev) is Receive and not is_sent(ev.msg.id):
+                ev = head[at]
+                if type(ev) is receive and not is_sent(ev.msg.id):
                     break
                 yield head
                 head = next(stream, None)
@@ -358,5 +363,5 @@ def _merge_many(files: list[TraceFile], is_sent: Callable[[str], bool]) -> Itera
             return
         if not progressed:
             k = waiting[0]
-            yield heads[k]  # type: ignore[misc]
+            yield heads[k]
             heads[k] = next(streams[k], None)

@@ -2,12 +2,11 @@
 in memory; and how the lines a report cites are read back.
 
 A compressed input is recognised by its first two bytes (gzip's magic number), whatever its
-name, and decompressed as it is read. Reading a line back by its byte offset (the offsets are
-those of the decompressed text) is cheap in a plain file; in a compressed one it means
-decompressing from the start, so the checker reads every cited line in one forward pass
-(:meth:`Source.lines_at`) when the report is made, and during the check keeps in memory what
-it would otherwise read back (``rereadable`` is False). Standard input and named pipes cannot
-be read again at all: their cited lines are not shown.
+name, and decompressed as it is read. Reading a line back (from the start of the chunk it was
+read in, by byte offset in the decompressed text) is cheap in a plain file; in a compressed
+one it means decompressing from the start, so the checker reads every cited line in one
+forward pass (:meth:`Source.lines_at`) when the report is made (and nothing during the check).
+Standard input and named pipes cannot be read again at all: their cited lines are not shown.
 """
 
 from __future__ import annotations
@@ -18,7 +17,9 @@ import os
 import stat
 import sys
 import zlib
+from bisect import bisect_right
 from collections.abc import Iterable
+from operator import itemgetter
 from pathlib import Path
 from typing import IO
 
@@ -36,23 +37,19 @@ class Source:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        #: Whether :meth:`text` can read a line again cheaply, while the check runs.
-        self.rereadable = True
 
     def open(self) -> IO[bytes]:
         """The bytes of the trace (decompressed), as a binary stream."""
         raise NotImplementedError
 
-    def text(self, line: int, offset: int) -> str:
-        """The text of the line numbered ``line``, which starts at byte ``offset``."""
+    def lines_at(self, lines: list[int], starts: list[tuple[int, int]]) -> dict[int, str]:
+        """The text of each line numbered in ``lines`` (ascending), by number; ``starts``
+        holds (line number, byte offset) of lines known to start there, ascending (the
+        reader's chunks: checker/reader.py)."""
         raise NotImplementedError
 
-    def lines_at(self, wanted: Iterable[tuple[int, int]]) -> dict[int, str]:
-        """The text of each (line, offset) in ``wanted``, by line number."""
-        return {line: self.text(line, offset) for line, offset in sorted(wanted)}
-
     def close(self) -> None:
-        """Release what :meth:`text` opened."""
+        """Release what :meth:`lines_at` opened."""
 
 
 def _peek(handle: IO[bytes], n: int) -> bytes:
@@ -97,33 +94,24 @@ class FileSource(Source):
         if stream is not handle:
             self.compressed = True
             stream = _Closing(stream, handle)  # type: ignore[assignment]
-        self.rereadable = not (self.pipe or self.compressed)
         return stream
 
-    def text(self, line: int, offset: int) -> str:
-        return self.lines_at([(line, offset)])[line]
-
-    def lines_at(self, wanted: Iterable[tuple[int, int]]) -> dict[int, str]:
-        wanted = sorted(wanted)
+    def lines_at(self, lines: list[int], starts: list[tuple[int, int]]) -> dict[int, str]:
         if self.pipe:  # opening a named pipe again would wait for a writer
-            return dict.fromkeys((line for line, _ in wanted), "(not shown: the trace was "
-                                 "read from a pipe, which cannot be read again)")
+            return dict.fromkeys(lines, "(not shown: the trace was read from a pipe, which "
+                                        "cannot be read again)")
         out: dict[int, str] = {}
         try:
             if self.compressed:  # one forward pass: a backward seek decompresses from the start
                 with gzip.open(self.path, "rb") as f:
-                    for line, offset in wanted:
-                        f.seek(offset)
-                        out[line] = _line_text(f.readline(MAX_LINE))
-                return out
-            if self._handle is None:
-                self._handle = open(self.path, "rb")  # noqa: SIM115 - closed in close()
-            for line, offset in wanted:
-                self._handle.seek(offset)
-                out[line] = _line_text(self._handle.readline(MAX_LINE))
+                    out = _read_lines(f, lines, starts)
+            else:
+                if self._handle is None:
+                    self._handle = open(self.path, "rb")  # noqa: SIM115 - closed in close()
+                out = _read_lines(self._handle, lines, starts)
         except READ_ERRORS:
             pass
-        for line, _ in wanted:
+        for line in lines:
             out.setdefault(line, "(line no longer readable)")
         return out
 
@@ -135,11 +123,10 @@ class FileSource(Source):
 
 class StdinSource(Source):
     """Standard input (``-``), plain or gzip-compressed: read once, so cited lines are not
-    shown and the check keeps in memory what it would otherwise read back."""
+    shown."""
 
     def __init__(self) -> None:
         super().__init__("<stdin>")
-        self.rereadable = False
 
     def open(self) -> IO[bytes]:
         stdin = sys.stdin.buffer
@@ -149,8 +136,8 @@ class StdinSource(Source):
         except OSError as exc:
             raise TraceError(self.name, 0, None, f"cannot read: {exc.strerror or exc}") from None
 
-    def text(self, line: int, offset: int) -> str:
-        return "(not shown: standard input cannot be read again)"
+    def lines_at(self, lines: list[int], starts: list[tuple[int, int]]) -> dict[int, str]:
+        return dict.fromkeys(lines, "(not shown: standard input cannot be read again)")
 
 
 class MemorySource(Source):
@@ -166,8 +153,8 @@ class MemorySource(Source):
     def open(self) -> IO[bytes]:
         return io.BytesIO(b"".join(self.lines))
 
-    def text(self, line: int, offset: int) -> str:
-        return _line_text(self.lines[line - 1])
+    def lines_at(self, lines: list[int], starts: list[tuple[int, int]]) -> dict[int, str]:
+        return {line: _line_text(self.lines[line - 1]) for line in lines}
 
 
 def read_error(exc: BaseException) -> str:
@@ -182,6 +169,25 @@ def read_error(exc: BaseException) -> str:
 def open_source(path: str | Path) -> Source:
     """The source a command-line argument names: ``-`` is standard input."""
     return StdinSource() if str(path) == STDIN else FileSource(path)
+
+
+def _read_lines(f: IO[bytes], lines: list[int], starts: list[tuple[int, int]]
+                ) -> dict[int, str]:
+    """Lines of ``f`` by number (ascending), in one forward pass: a jump to the nearest known
+    line start before each, then line by line."""
+    out: dict[int, str] = {}
+    at = None  # the number of the line the next readline returns
+    for line in lines:
+        first, offset = starts[bisect_right(starts, line, key=itemgetter(0)) - 1]
+        if at is None or at > line or first > at:
+            f.seek(offset)
+            at = first
+        while at < line:
+            f.readline(MAX_LINE + 1)
+            at += 1
+        out[line] = _line_text(f.readline(MAX_LINE + 1))
+        at += 1
+    return out
 
 
 def _line_text(raw: bytes) -> str:

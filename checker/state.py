@@ -3,25 +3,38 @@
 Memory follows the cluster's state, not the trace's length: a log is kept as entry keys and
 chained hashes (entry ``i``'s hash covers entries ``1..i``, so two logs agree up to ``i`` exactly
 when their hashes at ``i`` match), and past events are not kept. What a violation report must
-cite is kept as a :data:`Loc` (file, line number, byte offset), from which the line's text is
-read back when a violation is reported.
+cite is kept as a :data:`Loc` (file and line number in one int), from which the line's text is
+read back when the report is made.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter, itemgetter
-from typing import Any
 
 import msgspec
+from msgspec import Raw
 
 from checker.events import Entry, Message
 
-#: Where an event is: (index of its source file, 1-based line number, byte offset of the line).
-Loc = tuple[int, int, int]
+#: Where an event is, in one int (cheap to make, keep and compare; sorts by file, then line):
+#: the index of its file shifted left by LINE_BITS, plus its 1-based line number.
+Loc = int
+LINE_BITS = 40
+LINE_MASK = (1 << LINE_BITS) - 1
+
+
+def make_loc(file: int, line: int) -> Loc:
+    return (file << LINE_BITS) | line
+
+
+def file_of(loc: Loc) -> int:
+    return loc >> LINE_BITS
+
+
+def line_of(loc: Loc) -> int:
+    return loc & LINE_MASK
 #: A log entry as compared by the checker: (term, data serialized with sorted keys).
 EntryKey = tuple[int, bytes]
 
@@ -33,29 +46,47 @@ ROOT = b"\x00" * 8  # the chain hash of the empty log
 canonical = msgspec.json.Encoder(order="sorted").encode
 
 
+_decode_json = msgspec.json.decode
+
+
 def entry_key(entry: Entry) -> EntryKey:
     """Two entries are identical when their terms and their data (as JSON) are equal."""
-    return (entry.term, canonical(entry.data))
+    data = entry.data
+    if type(data) is Raw:  # a RawEntry (checker/events.py): its data as written
+        data = _decode_json(data)
+    return (entry.term, canonical(data))
+
+
+def raw_of(entry: Entry) -> Raw:
+    """The entry's data as JSON text, owning its bytes (a decoded Raw points into the chunk
+    it was read from, which it would keep alive)."""
+    data = entry.data
+    return data.copy() if type(data) is Raw else Raw(canonical(data))
 
 
 _TERM = attrgetter("term")
 _DATA = attrgetter("data")
 _KEY_TERM = itemgetter(0)
-_KEY_DATA = itemgetter(1)
 
 
-def same_entries(entries: list[Entry], keys: list[EntryKey]) -> bool:
-    """Whether ``entries`` have exactly the keys ``keys`` (as :func:`entry_key` computes them),
-    in a few C-level calls instead of one ``entry_key`` per entry: the terms compare as lists,
-    and the data, serialized in one call, compares with the keys' bytes joined the same
-    way (compact JSON texts: the joined bytes are equal exactly when every entry's are)."""
-    if len(entries) != len(keys) or list(map(_TERM, entries)) != list(map(_KEY_TERM, keys)):
-        return False
-    try:
-        data = canonical(list(map(_DATA, entries)))
-    except (msgspec.EncodeError, TypeError):
-        return False
-    return data == b"[" + b",".join(map(_KEY_DATA, keys)) + b"]"
+def same_texts(entries: list[Entry], log: Log) -> bool:
+    """Whether ``entries`` are the first ``len(entries)`` entries of ``log``, as written: same
+    terms and same data text, compared in a few C-level calls. Equal texts are equal entries;
+    different texts may still be (another key order): then keys must be compared."""
+    n = len(entries)
+    return (list(map(_TERM, entries)) == list(map(_KEY_TERM, log.keys[:n]))
+            and list(map(_DATA, entries)) == log.raws[:n])
+
+
+def applied_key(log: Log, index: int, entry: Entry) -> EntryKey:
+    """The key of ``entry`` (an apply's, at ``index``): the log's key there when the texts
+    match, which spares decoding and encoding it (the common case), else computed."""
+    raws = log.raws
+    if index <= len(raws) and entry.data == raws[index - 1]:
+        key = log.keys[index - 1]
+        if key[0] == entry.term:
+            return key
+    return entry_key(entry)
 
 
 def chain_hash(parent: bytes, key: EntryKey) -> bytes:
@@ -64,14 +95,16 @@ def chain_hash(parent: bytes, key: EntryKey) -> bytes:
 
 
 class Log:
-    """A node's log as parallel lists: entry keys, chain hashes, and where each was written."""
+    """A node's log as parallel lists: entry keys, chain hashes, where each was written, and
+    its data as written (to recognise the same entry again without decoding it)."""
 
-    __slots__ = ("keys", "chain", "locs")
+    __slots__ = ("keys", "chain", "locs", "raws")
 
     def __init__(self) -> None:
         self.keys: list[EntryKey] = []
         self.chain: list[bytes] = []
         self.locs: list[Loc] = []
+        self.raws: list[Raw] = []
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -100,6 +133,7 @@ class Log:
         del self.keys[index - 1 :]
         del self.chain[index - 1 :]
         del self.locs[index - 1 :]
+        del self.raws[index - 1 :]
 
 
 @dataclass(frozen=True)
@@ -118,9 +152,9 @@ class NodeState:
     commit are the event's own fields; the log follows start/append/truncate)."""
 
     __slots__ = ("name", "term", "role", "vote", "commit", "log", "applied", "replay_from",
-                 "started", "crashed", "snapshot", "lead_term", "lead_loc", "term_loc",
+                 "started", "crashed", "up", "snapshot", "lead_term", "lead_loc", "term_loc",
                  "commit_loc", "apply_loc", "last_loc", "inbox", "seen_term", "seen_loc",
-                 "append_limit", "voters", "outgoing", "config_loc")
+                 "append_limit", "append_loc", "voters", "outgoing", "config_loc")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -133,6 +167,7 @@ class NodeState:
         self.replay_from: int | None = None  # after a restart, apply may restart at 1
         self.started = False
         self.crashed = False
+        self.up = False  # started and not crashed: one test in the checking loop
         self.snapshot: Snapshot | None = None
         self.lead_term: int | None = None  # the term this node was elected leader in
         self.lead_loc: Loc | None = None
@@ -140,14 +175,15 @@ class NodeState:
         self.commit_loc: Loc | None = None
         self.apply_loc: Loc | None = None
         self.last_loc: Loc | None = None
-        # Requests received and not yet answered: msg id -> (msg, loc); bounded.
-        self.inbox: OrderedDict[str, tuple[Message, Loc]] = OrderedDict()
+        # Requests received and not yet answered: msg id -> (msg, loc), oldest first; bounded.
+        self.inbox: dict[str, tuple[Message, Loc]] = {}
         # The highest term in any message received since the node (re)started, and where.
         self.seen_term = 0
         self.seen_loc: Loc | None = None
         # After receiving an AppendEntries (and until the next receive): the highest commit
         # index it justifies, min(leaderCommit, index of last new entry), and where it came.
-        self.append_limit: tuple[int, Loc] | None = None
+        self.append_limit: int | None = None
+        self.append_loc: Loc | None = None
         # The configuration in force at this node (a ``config`` event; None: the header's nodes)
         # and, while a joint configuration is in force, its outgoing voters (else None).
         self.voters: frozenset[str] | None = None
@@ -219,29 +255,24 @@ class MessageRegistry:
     Bounded: a message waits in ``pending`` (with its content) until first received or dropped,
     then is settled: it stays matchable by a duplicate delivery for at least the next
     ``window`` settles (two generations of ``window`` messages each: ``settled`` fills up, then
-    becomes ``older`` and the generation before it is dropped whole). With ``reload``, a settled
-    message keeps only where its send is: the rare duplicate is compared with the send read back
-    from the trace, which is far cheaper than keeping thousands of message contents alive.
-    Without (a trace read from a pipe cannot be read back), it keeps the send's content.
-    At most ``pending_limit`` messages wait at once; beyond that the oldest are forgotten and
+    becomes ``older`` and the generation before it is dropped whole). At most
+    ``pending_limit`` messages wait at once; beyond that the oldest are forgotten and
     ``forgotten`` counts them (an unknown receive may then be one of them). Contents are
-    compared as decoded values (Python equality).
+    compared as decoded values (Python equality). Settled messages keep their content: reading
+    a duplicate's send back from the trace instead cost more than keeping them (a few thousand
+    messages) and is not possible for standard input or a compressed file.
     The engine inlines :meth:`sent` and :meth:`settle` in its hot loop; keep them in step.
     """
 
-    __slots__ = ("pending", "settled", "older", "window", "pending_limit", "forgotten",
-                 "reload")
+    __slots__ = ("pending", "settled", "older", "window", "pending_limit", "forgotten")
 
-    def __init__(self, reload: Callable[[Loc], Message] | None, window: int = 1 << 12,
-                 pending_limit: int = 1 << 15) -> None:
+    def __init__(self, window: int = 1 << 12, pending_limit: int = 1 << 15) -> None:
         self.pending: dict[str, tuple[Message, Loc]] = {}
-        # msg id -> loc of its send (with reload), or -> (msg, loc) (without).
-        self.settled: dict[str, Any] = {}
-        self.older: dict[str, Any] = {}
+        self.settled: dict[str, tuple[Message, Loc]] = {}
+        self.older: dict[str, tuple[Message, Loc]] = {}
         self.window = window
         self.pending_limit = pending_limit
         self.forgotten = 0
-        self.reload = reload
 
     def sent(self, msg: Message, loc: Loc) -> tuple[Message, Loc] | None:
         """Record a send; returns an earlier send with the same id, if any."""
@@ -257,11 +288,8 @@ class MessageRegistry:
         return earlier
 
     def recall(self, msg_id: str) -> tuple[Message, Loc] | None:
-        """A settled message's send, read back from the trace; None if not settled (recently)."""
-        kept = self.settled.get(msg_id) or self.older.get(msg_id)
-        if kept is None or self.reload is None:
-            return kept
-        return (self.reload(kept), kept)
+        """A settled message's send; None if not settled (recently)."""
+        return self.settled.get(msg_id) or self.older.get(msg_id)
 
     def forget(self) -> None:
         """Drop the oldest pending message (rare: only past ``pending_limit``)."""
@@ -277,7 +305,7 @@ class MessageRegistry:
         record = self.pending.pop(msg_id, None)
         if record is None:
             return None
-        self.settled[msg_id] = record if self.reload is None else record[1]
+        self.settled[msg_id] = record
         if len(self.settled) >= self.window:
             self.rotate()
         return record

@@ -229,6 +229,23 @@ def test_apply_orders_fast_accept_implies_its_predicate(index: int, last_applied
         assert p.apply_in_order(index, last_applied, may_replay, commit, same)
 
 
+@given(st.booleans(), st.integers(0, 3), st.integers(0, 3), st.lists(st.integers(0, 3),
+                                                                    max_size=4),
+       st.integers(0, 5), st.integers(0, 3))
+def test_message_rules_fast_accept_of_an_append_reply_implies_its_predicate(
+        success: bool, request_term: int, reply_term: int, log_terms: list[int], prev: int,
+        prev_log_term: int) -> None:
+    """MessageRules.on_reply returns early on an AppendEntriesResponse of the leader's term
+    whose success matches the log at prev_log_index, without calling append_reply_ok: that case
+    must be one the predicate accepts, and the one it rejects must not be taken."""
+    at_prev = 0 if prev == 0 else log_terms[prev - 1] if prev <= len(log_terms) else None
+    fast = reply_term == request_term and (at_prev == prev_log_term) == success
+    if fast:
+        assert p.append_reply_ok(success, request_term, reply_term, at_prev, prev_log_term)
+    elif reply_term == request_term:
+        assert not p.append_reply_ok(success, request_term, reply_term, at_prev, prev_log_term)
+
+
 @given(st.tuples(st.integers(0, 2), st.binary(max_size=2)),
        st.tuples(st.integers(0, 2), st.binary(max_size=2)))
 def test_state_machine_safetys_fast_accept_implies_its_predicate(a: tuple[int, bytes],

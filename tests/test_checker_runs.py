@@ -202,3 +202,19 @@ def test_a_single_logical_trace_never_has_missing_members() -> None:
     b.elect("n1", ("n2",))
     report = b.check()
     assert report.ok and report.notes == []
+
+
+def test_seq_must_increase_within_each_file_of_a_run(tmp_path: Path) -> None:
+    """seq orders each file, not the merge: files of one run each count from 0, and a seq that
+    goes down within one of them is an error naming that file and line."""
+    a, b = per_process_pair(tmp_path)
+    assert check_files([a, b]).ok  # both files start at seq 0
+    lines = b.read_text().splitlines()
+    ev = orjson.loads(lines[4])
+    ev["seq"] = 0
+    lines[4] = orjson.dumps(ev).decode()
+    b.write_text("\n".join(lines) + "\n")
+    with pytest.raises(TraceError) as info:
+        check_files([a, b])
+    assert (info.value.path, info.value.line, info.value.field) == (str(b), 5, "seq")
+    assert "must increase within a file: 0 follows" in info.value.message

@@ -21,7 +21,7 @@ property, only the hooks that property defines:
 - ``on_stale_send(n, msg, loc)``: a send whose term is below the highest term the node has
   received since it (re)started (``n.seen_term``, ``n.seen_loc``).
 - ``on_follower_commit(n, old, new, loc)``: a non-leader's commit index rose while its latest
-  receive was an AppendEntries (``n.append_limit`` = (the commit it justifies, its loc)).
+  receive was an AppendEntries (``n.append_limit``: the commit it justifies; ``n.append_loc``).
 - ``on_finish(absent)``: after the last event; ``absent`` are the members of a per-process run
   that no file showed (checked with ``partial``; else the check stops with an error first).
 
@@ -34,9 +34,9 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from checker.reader import Source
+from checker.reader import TraceFile
 from checker.report import CitedLine, PropertyResult, Violation
-from checker.state import Ledger, Loc, MessageRegistry, NodeState
+from checker.state import Ledger, Loc, MessageRegistry, NodeState, file_of, line_of
 
 MAX_VIOLATIONS = 100  # per property; further ones are counted, not listed
 
@@ -46,14 +46,14 @@ HOOKS = ("on_term", "on_vote", "on_leader", "on_entry", "on_truncate", "on_commi
 
 
 class Context:
-    """What properties may read: the cluster, the shared ledgers, and the sources to cite."""
+    """What properties may read: the cluster, the shared ledgers, and the files to cite."""
 
-    def __init__(self, nodes: dict[str, NodeState], sources: list[Source], ledger: Ledger,
+    def __init__(self, nodes: dict[str, NodeState], files: list[TraceFile], ledger: Ledger,
                  registry: MessageRegistry, per_process: bool = False) -> None:
         self.nodes = nodes
         self.cluster_size = len(nodes)
         self.cluster: frozenset[str] = frozenset(nodes)  # the configuration before any config
-        self.sources = sources
+        self.files = files
         self.ledger = ledger
         self.registry = registry
         #: Whether the run's members may be spread over files (checker/runs.py).
@@ -67,15 +67,16 @@ class Context:
         report is made (:meth:`fill_citations`), all of a file's lines in one pass."""
         unique = sorted({loc for loc in locs if loc is not None})
         self._cited.update(unique)
-        return tuple(CitedLine(self.sources[s].name, line, "") for s, line, _ in unique)
+        files = self.files
+        return tuple(CitedLine(files[file_of(loc)].name, line_of(loc), "") for loc in unique)
 
     def fill_citations(self, props: Iterable[Property]) -> None:
         """Give the cited lines of every violation their text."""
-        wanted: dict[int, list[tuple[int, int]]] = {}
-        for s, line, offset in self._cited:
-            wanted.setdefault(s, []).append((line, offset))
-        texts = {(self.sources[s].name, line): text for s, lines in wanted.items()
-                 for line, text in self.sources[s].lines_at(lines).items()}
+        wanted: dict[int, list[int]] = {}
+        for loc in self._cited:
+            wanted.setdefault(file_of(loc), []).append(line_of(loc))
+        texts = {(self.files[f].name, line): text for f, lines in wanted.items()
+                 for line, text in self.files[f].lines_at(lines).items()}
         for prop in props:
             result = prop.result
             result.violations = [

@@ -57,7 +57,7 @@ class MessageRules(Property):
 
     def on_follower_commit(self, n: NodeState, old: int, new: int, loc: Loc) -> None:
         assert n.append_limit is not None
-        limit, append_loc = n.append_limit
+        limit, append_loc = n.append_limit, n.append_loc
         if commit_within_append(new, old, limit, limit):
             return
         self.violate(("commit-past", loc),
@@ -109,6 +109,15 @@ class MessageRules(Property):
                  request: tuple[Message, Loc]) -> None:
         req, req_loc = request
         kind = msg.TYPE
+        if kind == "AppendEntriesResponse" and req.TYPE == "AppendEntries" and (
+                msg.term == req.term and n.role != "candidate"):
+            # The common case, a special case of append_reply_ok (tested to agree with it): a
+            # reply in the leader's term succeeds exactly when the log matches at prev.
+            prev = req.prev_log_index
+            keys = n.log.keys
+            at_prev = 0 if prev == 0 else keys[prev - 1][0] if prev <= len(keys) else None
+            if (at_prev == req.prev_log_term) == msg.success:
+                return
         if ANSWERS.get(kind) != req.TYPE:
             self.violate(("kind", loc), f"{n.name} answered {req.TYPE} {req.id} with a "
                                         f"{kind}", req_loc, loc)

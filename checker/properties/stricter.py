@@ -78,7 +78,7 @@ class CommitJustified(Property):
         self.acks[n.name] = {}
 
     def on_append_response(self, n: NodeState, msg: Message, loc: Loc) -> None:
-        if msg.success and msg.term == n.term and n.leading:
+        if msg.success and msg.term == n.term and n.role == "leader" and n.lead_term == n.term:
             acks = self.acks.setdefault(n.name, {})
             best = acks.get(msg.from_)
             if best is None or msg.match_index > best[0]:
