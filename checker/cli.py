@@ -90,6 +90,7 @@ def check_command(traces: Sequence[Path], as_json: bool, junit_path: Path | None
     if stdin and (db_path is not None or html_path is not None):
         raise CheckUsageError("--db and --html read the trace files again, which standard "
                               "input cannot be: give the trace as a file")
+    _check_outputs_first(db_path, html_path)
     try:
         report = check_files([STDIN if str(t) == STDIN else t for t in traces],
                              only=only or None, skip=skip or None, partial=partial,
@@ -120,6 +121,23 @@ def check_command(traces: Sequence[Path], as_json: bool, junit_path: Path | None
     else:
         click.echo(report.to_text())
     sys.exit(0 if report.ok else 1)
+
+
+def _check_outputs_first(db_path: Path | None, html_path: Path | None) -> None:
+    """--db and --html are checked before the check runs, so an unusable one is not found
+    after minutes of checking (and its exit code 2 is not lost behind a verdict)."""
+    try:
+        if html_path is not None:
+            check_output_file(html_path, "--html")
+        if db_path is not None:
+            from checker.store import StoreError, check_usable
+
+            try:
+                check_usable(db_path)
+            except StoreError as exc:
+                raise CheckUsageError(str(exc)) from None
+    except OutputError as exc:
+        raise CheckUsageError(str(exc)) from None
 
 
 def main() -> None:

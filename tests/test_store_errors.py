@@ -10,9 +10,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from checker.store import StoreError, UnknownRunError, connect, ingest, summarize
+from raftref.cli import main
 
+from .conftest import ROOT
 from .store_helpers import AT, cli, counts, ev, simulate, write_trace
 
 
@@ -185,3 +188,24 @@ def test_unreadable_traces_and_unusable_databases_are_one_line(tmp_path: Path,
         assert one_line_exit_2(code, err) and needle in err, (args, err)
     assert counts(db) == before
     assert not (tmp_path / "missing.db").exists() and in_the_way.read_text() == "not a folder"
+
+
+def test_check_refuses_an_unusable_db_or_html_before_checking(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    """'raftref check --db NOT_SQLITE' used to run the whole check, print the verdict, then
+    fail on the store: the store and the page are checked first, and the check never runs."""
+    import checker.cli
+
+    not_sqlite = tmp_path / "notes.txt"
+    not_sqlite.write_text("not a database\n")
+    trace = ROOT / "traces" / "conformance" / "valid_election_replication.jsonl"
+    ran: list[object] = []
+    monkeypatch.setattr(checker.cli, "check_files", lambda *a, **k: ran.append(a))
+    for option, path in (("--db", not_sqlite), ("--html", tmp_path)):
+        result = CliRunner().invoke(main, ["check", str(trace), option, str(path)])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+        assert str(path) in result.stderr
+    assert ran == [], "the check ran before its outputs were checked"
+    assert not_sqlite.read_text() == "not a database\n"

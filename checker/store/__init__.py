@@ -25,6 +25,7 @@ from checker.store.db import (
     VIOLATION_COLUMNS,
     StoreError,
     UnknownRunError,
+    check_usable,
     connect,
     translate_errors,
 )
@@ -35,6 +36,6 @@ from checker.store.summary import Election, RunElections, Summary, elections_of,
 __all__ = [
     "DEFAULT_DB", "EVENT_COLUMNS", "INDEXES", "RESULT_COLUMNS", "RUN_COLUMNS", "SCHEMA_VERSION",
     "TABLES", "VIOLATION_COLUMNS", "Election", "RunElections", "RunRecord", "StoreError",
-    "Summary", "UnknownRunError", "connect", "elections_of", "ingest", "record_report",
-    "run_query", "summarize", "translate_errors", "write_csv", "write_json",
+    "Summary", "UnknownRunError", "check_usable", "connect", "elections_of", "ingest",
+    "record_report", "run_query", "summarize", "translate_errors", "write_csv", "write_json",
 ]

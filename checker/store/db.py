@@ -7,6 +7,7 @@ describes it, and a test keeps the two in step.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from checker.outputs import OutputError, make_folder
+from checker.outputs import OutputError, check_output_file, make_folder
 
 # Under out/, which git ignores and where the demo's and fuzz's run folders go too: a store is
 # output, and traces/ is tracked (its conformance traces and counterexamples are data).
@@ -175,3 +176,18 @@ def _ensure_schema(db: sqlite_utils.Database, path: Path) -> None:
         for name, (table, columns, unique) in INDEXES.items():
             db[table].create_index(columns, index_name=name, unique=unique)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def check_usable(path: Path, option: str = "--db") -> None:
+    """Refuse, before any work, a store that cannot be written: an existing file must open as
+    a raftref store (or an empty SQLite file) and be writable; a missing one must be
+    creatable. Raises StoreError (or OutputError) naming ``option`` and the path."""
+    if not path.exists():
+        check_output_file(path, option)
+        return
+    try:
+        connect(path, readonly=True).conn.close()
+    except StoreError as exc:
+        raise StoreError(f"{option} {exc}") from None
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
+        raise StoreError(f"{option} {path}: cannot write to the store: permission denied")

@@ -5,14 +5,13 @@ after a campaign has run.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from checker.outputs import OutputError, check_output_dir, check_output_file
-from checker.store import StoreError, connect
+from checker.store import StoreError, check_usable
 
 if TYPE_CHECKING:
     from raftref.net.config import ClusterConfig
@@ -83,15 +82,10 @@ def check_store(path: Path, option: str = "--db") -> None:
     """A trace store given to ``option`` can be used: an existing file is opened read-only
     (it must be a raftref store, or an empty SQLite file, and writable); a missing one must be
     creatable."""
-    if not path.exists():
-        check_file(path, option)
-        return
     try:
-        connect(path, readonly=True).conn.close()
-    except StoreError as exc:
-        raise UsageFailure(f"{option} {exc}") from None
-    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK | os.X_OK):
-        raise UsageFailure(f"{option} {path}: cannot write to the store: permission denied")
+        check_usable(path, option)
+    except (StoreError, OutputError) as exc:
+        raise UsageFailure(str(exc)) from None
 
 
 def check_schedule_seed(seed: int, where: Path) -> None:
