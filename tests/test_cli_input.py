@@ -5,6 +5,7 @@ output folders in every command (checker/outputs.py).
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -224,3 +225,19 @@ def test_an_existing_cluster_file_is_reused_without_options_or_with_agreeing_one
     res = invoke("cluster", "--dir", str(existing_cluster), *args)
     assert isinstance(res.exception, Called), res.output
     assert no_work == ["cluster"]
+
+
+def test_a_foreign_checker_module_is_named_not_a_traceback(tmp_path: Path) -> None:
+    """'python -m raftref' puts the current folder first on sys.path, so a checker.py there
+    used to hide raftref's checker package: every command died in a traceback."""
+    (tmp_path / "checker.py").write_text("value = 1\n")
+    env = {**os.environ, "PYTHONPATH": ""}
+    proc = subprocess.run([sys.executable, "-m", "raftref", "sim", "--steps", "5"],
+                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert str(tmp_path / "checker.py") in proc.stderr and "not raftref's checker" in proc.stderr
+    (tmp_path / "checker.py").unlink()
+    proc = subprocess.run([sys.executable, "-m", "raftref", "sim", "--steps", "5"],
+                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.startswith('{"type":"header"'), proc.stderr
