@@ -49,7 +49,8 @@ def _blocks(text: str, language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", text, re.DOTALL)
 
 
-@pytest.mark.parametrize("page", PAGES + ["../traces/etcd-raft/README.md"])
+@pytest.mark.parametrize("page", [*PAGES, "../traces/etcd-raft/README.md", "../README.md",
+                                  "architecture.md", "../traces/README.md"])
 def test_links_and_anchors_resolve_inside_the_repository(page: str) -> None:
     path = (DOCS / page).resolve()
     text = path.read_text()
@@ -70,7 +71,7 @@ def _examples(page: str) -> list[list[str]]:
     for block in _blocks(_text(page), "console"):
         for line in block.splitlines():
             if line.startswith("$ raftref "):
-                commands.append(shlex.split(line[len("$ raftref "):]))
+                commands.append(shlex.split(line[len("$ raftref "):], comments=True))
     return commands
 
 
@@ -81,7 +82,7 @@ def _commands(group: click.Group) -> list[click.Command]:
     return found
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", [*PAGES, "../README.md"])
 def test_every_console_example_parses_against_the_cli(page: str,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     # Every command's work replaced by nothing: what is left is click parsing and checking each
