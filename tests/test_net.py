@@ -12,19 +12,14 @@ alone has taken seconds, so nothing here expects anything within a short fixed t
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 import pytest
@@ -44,8 +39,7 @@ from raftref.protocol.messages import (
 )
 from raftref.protocol.node import PersistentState
 
-T = TypeVar("T")
-WAIT = 120.0  # seconds: a generous deadline for any condition (a shared 2-core machine)
+from .net_helpers import WAIT, http, until
 
 
 def _free_ports(n: int) -> list[int]:
@@ -69,33 +63,13 @@ def _cluster_file(tmp_path: Path, nodes: int = 3) -> tuple[Path, dict[str, str]]
     return path, {n: f"http://{a['http']}" for n, a in obj["nodes"].items()}
 
 
-def _http(method: str, url: str, body: Any = None) -> tuple[int, dict[str, Any]]:
-    """One request; (0, {}) when the node does not listen. The timeout is generous: a node on a
-    loaded machine may answer late (it answers a write within 5 s, 503 if not committed)."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}") | {"location": exc.headers["Location"]}
-    except OSError:
-        return 0, {}  # not listening (yet, or any more)
 
 
-def _until(what: Callable[[], T | None], message: str) -> T:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        result = what()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"not within {WAIT} s: {message}")
 
 
 def _leader(urls: dict[str, str], among: list[str]) -> str | None:
     for n in among:
-        status, body = _http("GET", f"{urls[n]}/status")
+        status, body = http("GET", f"{urls[n]}/status")
         if status == 200 and body["role"] == "leader":
             return n
     return None
@@ -108,9 +82,9 @@ def _ok(answer: tuple[int, dict[str, Any]]) -> dict[str, Any] | None:
 def _put(urls: dict[str, str], node: str, key: str, value: Any) -> int | None:
     """Write through ``node``, following a redirect to the leader once; the log index, or None
     when the write did not go through (no leader yet, or not committed in time)."""
-    status, body = _http("PUT", f"{urls[node]}/kv/{key}", value)
+    status, body = http("PUT", f"{urls[node]}/kv/{key}", value)
     if status == 307:
-        status, body = _http("PUT", body["location"], value)
+        status, body = http("PUT", body["location"], value)
     return body["index"] if status == 200 else None
 
 
@@ -119,32 +93,32 @@ def test_a_cluster_keeps_writing_through_a_killed_and_restarted_leader(tmp_path:
     ids = ("n1", "n2", "n3")
     processes = start(path, ids, seed=0)
     try:
-        first = _until(lambda: _leader(urls, list(ids)), "a leader is elected")
+        first = until(lambda: _leader(urls, list(ids)), "a leader is elected")
         follower = next(n for n in ids if n != first)
         for i in range(5):  # through a follower: redirected to the leader
-            index = _until(lambda i=i: _put(urls, follower, f"k{i}", i), f"write k{i}")
+            index = until(lambda i=i: _put(urls, follower, f"k{i}", i), f"write k{i}")
         # Any node reads its client's write once it has applied the write's index (reads are
         # not linearizable: without ?applied= a follower may not have it yet).
         for n in ids:
-            answer = _until(lambda n=n: _ok(_http("GET", f"{urls[n]}/kv/k4?applied={index}")),
+            answer = until(lambda n=n: _ok(http("GET", f"{urls[n]}/kv/k4?applied={index}")),
                             f"{n} reads k4")
             assert answer["value"] == 4 and answer["applied"] >= index
-        assert _http("GET", f"{urls[first]}/kv/k4?applied=last")[0] == 400
+        assert http("GET", f"{urls[first]}/kv/k4?applied=last")[0] == 400
 
         processes[first].send_signal(signal.SIGKILL)
         processes[first].wait()
         rest = [n for n in ids if n != first]
-        second = _until(lambda: _leader(urls, rest), "a new leader among the two left")
+        second = until(lambda: _leader(urls, rest), "a new leader among the two left")
         last = 0
         for i in range(5, 10):
-            last = _until(lambda i=i: _put(urls, second, f"k{i}", i), f"write k{i}")
+            last = until(lambda i=i: _put(urls, second, f"k{i}", i), f"write k{i}")
 
         processes.update(start(path, (first,), seed=0))  # the same data directory
         def caught_up() -> bool:
-            status, body = _http("GET", f"{urls[first]}/kv/k9")
+            status, body = http("GET", f"{urls[first]}/kv/k9")
             return status == 200 and body["value"] == 9 and body["applied"] >= last
-        _until(caught_up, "the restarted node applies every write")
-        assert [_http("GET", f"{urls[first]}/kv/k{i}")[1]["value"] for i in range(10)] == \
+        until(caught_up, "the restarted node applies every write")
+        assert [http("GET", f"{urls[first]}/kv/k{i}")[1]["value"] for i in range(10)] == \
             list(range(10))
     finally:
         stop(processes)
@@ -172,8 +146,8 @@ def test_a_cluster_of_one_acknowledges_its_writes(tmp_path: Path) -> None:
     path, urls = _cluster_file(tmp_path, nodes=1)
     processes = start(path, ("n1",), seed=0)
     try:
-        index = _until(lambda: _put(urls, "n1", "hello", "world"), "a write is acknowledged")
-        status, body = _http("GET", f"{urls['n1']}/kv/hello")
+        index = until(lambda: _put(urls, "n1", "hello", "world"), "a write is acknowledged")
+        status, body = http("GET", f"{urls['n1']}/kv/hello")
         assert (status, body["value"]) == (200, "world") and body["applied"] >= index
     finally:
         stop(processes)
@@ -375,14 +349,14 @@ def test_an_open_ended_cluster_stops_on_sigterm_and_checks_its_traces(tmp_path: 
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         cluster_file = tmp_path / "c" / "cluster.json"
-        _until(lambda: cluster_file.exists() or None, "the cluster file is written")
+        until(lambda: cluster_file.exists() or None, "the cluster file is written")
         nodes = load_config(cluster_file).http
         urls = {n: f"http://{a}" for n, a in nodes.items()}
         # Every node up (not only a majority: SIGTERM stops a node still starting before it
         # has a trace, and the check then refuses the others' alone), and a leader elected.
-        _until(lambda: all(_http("GET", f"{u}/status")[0] == 200 for u in urls.values()),
+        until(lambda: all(http("GET", f"{u}/status")[0] == 200 for u in urls.values()),
                "the three nodes answer")
-        _until(lambda: _leader(urls, list(urls)), "the three nodes elect a leader")
+        until(lambda: _leader(urls, list(urls)), "the three nodes elect a leader")
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=WAIT)
     finally:
@@ -400,16 +374,16 @@ def test_a_node_cut_off_hears_nothing_and_is_heard_by_no_one_until_healed(
     ids = ("n1", "n2", "n3")
     processes = start(path, ids, seed=0)
     try:
-        first = _until(lambda: _leader(urls, list(ids)), "a leader is elected")
-        assert _http("PUT", f"{urls[first]}/fault/cut", ["n9"])[0] == 400
-        status, body = _http("PUT", f"{urls[first]}/fault/cut", [n for n in ids if n != first])
+        first = until(lambda: _leader(urls, list(ids)), "a leader is elected")
+        assert http("PUT", f"{urls[first]}/fault/cut", ["n9"])[0] == 400
+        status, body = http("PUT", f"{urls[first]}/fault/cut", [n for n in ids if n != first])
         assert (status, len(body["cut"])) == (200, 2)
         rest = [n for n in ids if n != first]
-        second = _until(lambda: _leader(urls, rest), "the other two elect a leader")
-        term = _http("GET", f"{urls[second]}/status")[1]["term"]
-        assert _http("GET", f"{urls[first]}/status")[1]["term"] < term  # heard nothing
-        assert _http("DELETE", f"{urls[first]}/fault/cut")[1] == {"cut": []}
-        _until(lambda: _http("GET", f"{urls[first]}/status")[1]["term"] >= term or None,
+        second = until(lambda: _leader(urls, rest), "the other two elect a leader")
+        term = http("GET", f"{urls[second]}/status")[1]["term"]
+        assert http("GET", f"{urls[first]}/status")[1]["term"] < term  # heard nothing
+        assert http("DELETE", f"{urls[first]}/fault/cut")[1] == {"cut": []}
+        until(lambda: http("GET", f"{urls[first]}/status")[1]["term"] >= term or None,
                "the healed node learns the newer term")
     finally:
         stop(processes)

@@ -13,11 +13,7 @@ RAFTREF_NET_EXIT_AFTER_SAVE.
 
 from __future__ import annotations
 
-import json
 import socket
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,7 +30,7 @@ from raftref.protocol.messages import Entry
 from raftref.protocol.node import LEADER, PersistentState
 from raftref.trace import header
 
-WAIT = 120.0  # seconds: a generous deadline for conditions on a busy 2-core machine
+from .net_helpers import http, until
 
 
 class Killed(Exception):
@@ -225,26 +221,8 @@ def test_a_restarted_node_appends_to_its_trace_where_it_stopped(tmp_path: Path) 
 # ------------------------------------------------------------------ a real process, killed
 
 
-def _http(method: str, url: str, body: Any = None) -> tuple[int, dict[str, Any]]:
-    data = None if body is None else json.dumps(body).encode()
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=data, method=method),
-                                    timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}") | {"location": exc.headers["Location"]}
-    except OSError:
-        return 0, {}
 
 
-def _until(what: Callable[[], Any], message: str) -> Any:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        result = what()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"not within {WAIT:g} s: {message}")
 
 
 def test_a_node_process_killed_between_its_state_and_its_trace_restarts_consistent(
@@ -266,12 +244,12 @@ def test_a_node_process_killed_between_its_state_and_its_trace_restarts_consiste
     try:
         def put(key: str, value: int) -> int | None:
             """Through n2, following a redirect to the leader: the write's index, or None."""
-            status, body = _http("PUT", f"{url['n2']}/kv/{key}", value)
+            status, body = http("PUT", f"{url['n2']}/kv/{key}", value)
             if status == 307:
-                status, body = _http("PUT", body["location"], value)
+                status, body = http("PUT", body["location"], value)
             return body.get("index") if status == 200 else None
 
-        _until(lambda: put("k", 1) is not None and False or processes["n1"].poll() is not None,
+        until(lambda: put("k", 1) is not None and False or processes["n1"].poll() is not None,
                "n1 reaches its 4th save and exits")
         assert processes["n1"].returncode == HOOK_EXIT
         # The kill fell where it should: the state holds trace lines the trace lacks.
@@ -280,9 +258,9 @@ def test_a_node_process_killed_between_its_state_and_its_trace_restarts_consiste
         assert state["trace"] and state["trace"][0]["seq"] == len(traced)
 
         processes.update(start(path, ("n1",), seed=0))
-        _until(lambda: _http("GET", f"{url['n1']}/status")[0] == 200, "n1 restarts")
-        index = _until(lambda: put("after", 2), "a write after the restart")
-        _until(lambda: _http("GET", f"{url['n1']}/status")[1].get("applied", 0) >= index,
+        until(lambda: http("GET", f"{url['n1']}/status")[0] == 200, "n1 restarts")
+        index = until(lambda: put("after", 2), "a write after the restart")
+        until(lambda: http("GET", f"{url['n1']}/status")[1].get("applied", 0) >= index,
                "n1 applies it")
     finally:
         stop(processes)
