@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "serve": "raftref.cli.networked:serve",
     "cluster": "raftref.cli.networked:cluster",
     "check": "checker.cli:check_command",
+    "check-history": "checker.history.cli:check_history_command",
     "db": "checker.store.cli:db_group",
     "report": "checker.report_html.cli:report_command",
     "adapt": "checker.adapters.cli:adapt_group",
