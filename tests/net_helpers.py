@@ -1,13 +1,21 @@
-"""What the tests of the networked mode share: one HTTP request to a node, and waiting for a
-condition with a generous deadline (never a fixed sleep: a shared 2-core machine must not flake)."""
+"""What the tests of the networked mode share: one HTTP request to a node, waiting for a
+condition with a generous deadline (never a fixed sleep: a shared 2-core machine must not flake),
+cluster files on free ports, and ``raftref cluster`` run under a deadline."""
 
 from __future__ import annotations
 
 import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -37,3 +45,78 @@ def until(what: Callable[[], T | None], message: str) -> T:
             return result
         time.sleep(0.05)
     raise AssertionError(f"not within {WAIT:g} s: {message}")
+
+
+def free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def cluster_file(tmp_path: Path, nodes: int = 3) -> tuple[Path, dict[str, str]]:
+    """A cluster file on free ports (20 ms ticks) in ``tmp_path``, and each node's URL."""
+    ports = free_ports(2 * nodes)
+    obj = {"nodes": {f"n{i}": {"raft": f"127.0.0.1:{ports[2 * i - 2]}",
+                               "http": f"127.0.0.1:{ports[2 * i - 1]}"}
+                     for i in range(1, nodes + 1)},
+           "tick_ms": 20}
+    path = tmp_path / "cluster.json"
+    path.write_bytes(json.dumps(obj).encode())
+    return path, {n: f"http://{a['http']}" for n, a in obj["nodes"].items()}
+
+
+def leader(urls: dict[str, str], among: list[str]) -> str | None:
+    """The first of ``among`` that says it leads, if any."""
+    for n in among:
+        status, body = http("GET", f"{urls[n]}/status")
+        if status == 200 and body["role"] == "leader":
+            return n
+    return None
+
+
+def free_base_port() -> int:
+    """A base port whose node ports (base+1.., base+101..) are free now."""
+    rng = random.Random()
+    for _ in range(100):
+        base = rng.randrange(20000, 60000)
+        sockets = []
+        try:
+            for port in (base + 1, base + 2, base + 3, base + 101, base + 102, base + 103):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise AssertionError("no free ports")
+
+
+def cluster_args(tmp_path: Path, *args: str, base_port: int | None = None) -> list[str]:
+    """``raftref cluster`` in ``tmp_path/c`` on free ports (or ``base_port``: a cluster run
+    again), 20 ms ticks."""
+    return [sys.executable, "-m", "raftref", "cluster", "--dir", str(tmp_path / "c"),
+            "--base-port", str(base_port or free_base_port()), "--tick-ms", "20", *args]
+
+
+def cluster_command(tmp_path: Path, *args: str,
+                    base_port: int | None = None) -> subprocess.CompletedProcess[str]:
+    """``raftref cluster`` in its own session: should it outlive the deadline (it ends by
+    conditions, not by a clock), it and its nodes are killed, and the test fails."""
+    cmd = cluster_args(tmp_path, *args, base_port=base_port)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=5 * WAIT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        raise AssertionError(f"raftref cluster {' '.join(args)}: still running after "
+                             f"{5 * WAIT:g} s\n{out}{err}") from None
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)

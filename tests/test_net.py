@@ -39,40 +39,7 @@ from raftref.protocol.messages import (
 )
 from raftref.protocol.node import PersistentState
 
-from .net_helpers import WAIT, http, until
-
-
-def _free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def _cluster_file(tmp_path: Path, nodes: int = 3) -> tuple[Path, dict[str, str]]:
-    ports = _free_ports(2 * nodes)
-    obj = {"nodes": {f"n{i}": {"raft": f"127.0.0.1:{ports[2 * i - 2]}",
-                               "http": f"127.0.0.1:{ports[2 * i - 1]}"}
-                     for i in range(1, nodes + 1)},
-           "tick_ms": 20}
-    path = tmp_path / "cluster.json"
-    path.write_bytes(orjson.dumps(obj))
-    return path, {n: f"http://{a['http']}" for n, a in obj["nodes"].items()}
-
-
-
-
-
-
-def _leader(urls: dict[str, str], among: list[str]) -> str | None:
-    for n in among:
-        status, body = http("GET", f"{urls[n]}/status")
-        if status == 200 and body["role"] == "leader":
-            return n
-    return None
+from .net_helpers import WAIT, cluster_command, cluster_file, free_base_port, http, leader, until
 
 
 def _ok(answer: tuple[int, dict[str, Any]]) -> dict[str, Any] | None:
@@ -89,37 +56,38 @@ def _put(urls: dict[str, str], node: str, key: str, value: Any) -> int | None:
 
 
 def test_a_cluster_keeps_writing_through_a_killed_and_restarted_leader(tmp_path: Path) -> None:
-    path, urls = _cluster_file(tmp_path)
+    path, urls = cluster_file(tmp_path)
     ids = ("n1", "n2", "n3")
     processes = start(path, ids, seed=0)
     try:
-        first = until(lambda: _leader(urls, list(ids)), "a leader is elected")
+        first = until(lambda: leader(urls, list(ids)), "a leader is elected")
         follower = next(n for n in ids if n != first)
         for i in range(5):  # through a follower: redirected to the leader
             index = until(lambda i=i: _put(urls, follower, f"k{i}", i), f"write k{i}")
-        # Any node reads its client's write once it has applied the write's index (reads are
-        # not linearizable: without ?applied= a follower may not have it yet).
+        # A stale read (asked for by name) answers from the node's own state: once a node has
+        # applied the write's index (?applied=), it has the write.
         for n in ids:
-            answer = until(lambda n=n: _ok(http("GET", f"{urls[n]}/kv/k4?applied={index}")),
-                            f"{n} reads k4")
-            assert answer["value"] == 4 and answer["applied"] >= index
-        assert http("GET", f"{urls[first]}/kv/k4?applied=last")[0] == 400
+            answer = until(lambda n=n: _ok(http("GET", f"{urls[n]}/kv/k4?stale=1&applied="
+                                                f"{index}")), f"{n} reads k4")
+            assert answer["value"] == 4 and answer["applied"] >= index and answer["stale"]
+        assert http("GET", f"{urls[first]}/kv/k4?stale=1&applied=last")[0] == 400
+        assert http("GET", f"{urls[first]}/kv/k4?applied={index}")[0] == 400  # without stale
 
         processes[first].send_signal(signal.SIGKILL)
         processes[first].wait()
         rest = [n for n in ids if n != first]
-        second = until(lambda: _leader(urls, rest), "a new leader among the two left")
+        second = until(lambda: leader(urls, rest), "a new leader among the two left")
         last = 0
         for i in range(5, 10):
             last = until(lambda i=i: _put(urls, second, f"k{i}", i), f"write k{i}")
 
         processes.update(start(path, (first,), seed=0))  # the same data directory
         def caught_up() -> bool:
-            status, body = http("GET", f"{urls[first]}/kv/k9")
+            status, body = http("GET", f"{urls[first]}/kv/k9?stale=1")
             return status == 200 and body["value"] == 9 and body["applied"] >= last
         until(caught_up, "the restarted node applies every write")
-        assert [http("GET", f"{urls[first]}/kv/k{i}")[1]["value"] for i in range(10)] == \
-            list(range(10))
+        assert [http("GET", f"{urls[first]}/kv/k{i}?stale=1")[1]["value"]
+                for i in range(10)] == list(range(10))
     finally:
         stop(processes)
 
@@ -143,12 +111,12 @@ def test_a_cluster_keeps_writing_through_a_killed_and_restarted_leader(tmp_path:
 def test_a_cluster_of_one_acknowledges_its_writes(tmp_path: Path) -> None:
     # Alone, the leader commits and applies a write in the step that appends it; the server
     # used to start waiting for it only after that step, and answered 503 after 5 s.
-    path, urls = _cluster_file(tmp_path, nodes=1)
+    path, urls = cluster_file(tmp_path, nodes=1)
     processes = start(path, ("n1",), seed=0)
     try:
         index = until(lambda: _put(urls, "n1", "hello", "world"), "a write is acknowledged")
-        status, body = http("GET", f"{urls['n1']}/kv/hello")
-        assert (status, body["value"]) == (200, "world") and body["applied"] >= index
+        status, body = http("GET", f"{urls['n1']}/kv/hello")  # linearizable: through the log
+        assert (status, body["value"]) == (200, "world") and body["index"] > index
     finally:
         stop(processes)
     assert check_files([tmp_path / "n1" / "trace.jsonl"]).violated == []
@@ -160,7 +128,7 @@ def _serve(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_serve_refuses_bad_input_in_one_line_with_exit_2(tmp_path: Path) -> None:
-    path, _ = _cluster_file(tmp_path)
+    path, _ = cluster_file(tmp_path)
     unknown = _serve("--cluster", str(path), "--id", "n9", "--data", str(tmp_path / "d"))
     assert unknown.returncode == 2 and "no node 'n9'" in unknown.stderr
     bad = tmp_path / "bad.json"
@@ -214,7 +182,7 @@ def test_every_message_crosses_the_wire_unchanged() -> None:
 def test_a_disk_that_refuses_a_write_stops_the_node_with_that_error(tmp_path: Path) -> None:
     # A node must not answer or vote on state it could not persist (Figure 2): the server
     # stops and raises what the disk said, which 'raftref serve' prints in one line.
-    path, _ = _cluster_file(tmp_path, nodes=1)
+    path, _ = cluster_file(tmp_path, nodes=1)
     config = load_config(path)
 
     def refuse(state: PersistentState, lines: list[bytes]) -> None:
@@ -229,45 +197,6 @@ def test_a_disk_that_refuses_a_write_stops_the_node_with_that_error(tmp_path: Pa
         asyncio.run(main())
 
 
-def _free_base_port() -> int:
-    """A base port whose node ports (base+1.., base+101..) are free now."""
-    import random
-
-    rng = random.Random()
-    for _ in range(100):
-        base = rng.randrange(20000, 60000)
-        sockets = []
-        try:
-            for port in (base + 1, base + 2, base + 3, base + 101, base + 102, base + 103):
-                s = socket.socket()
-                sockets.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise AssertionError("no free ports")
-
-
-def _cluster(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``raftref cluster`` in its own session: should it outlive the deadline (it ends by
-    conditions, not by a clock), it and its nodes are killed, and the test fails."""
-    cmd = [sys.executable, "-m", "raftref", "cluster", "--dir", str(tmp_path / "c"),
-           "--base-port", str(_free_base_port()), "--tick-ms", "20", *args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=5 * WAIT)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        raise AssertionError(f"raftref cluster {' '.join(args)}: still running after "
-                             f"{5 * WAIT:g} s\n{out}{err}") from None
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
-
-
 def _tally(stderr: str) -> dict[str, int]:
     """The counts of a run's summary line ("writes acknowledged 12, not 3; nodes killed 1, ...")."""
     line = next(x for x in reversed(stderr.splitlines()) if x.startswith("writes acknowledged"))
@@ -277,13 +206,16 @@ def _tally(stderr: str) -> dict[str, int]:
     return {names[w]: int(words[i + 1]) for i, w in enumerate(words) if w in names}
 
 
-def test_a_chaos_run_kills_and_cuts_off_nodes_and_its_traces_check_clean(
+def test_a_chaos_run_kills_and_cuts_off_nodes_and_both_checks_pass(
         tmp_path: Path) -> None:
     # Seed 4's first two faults are a cut and a kill (raftref.net.cluster.fault_plan); the run
     # lasts until both have healed (the killed node answers again) and 10 writes went through.
-    proc = _cluster(tmp_path, "--faults", "2", "--writes", "10", "--chaos", "--seed", "4")
+    proc = cluster_command(tmp_path, "--faults", "2", "--writes", "10", "--chaos", "--seed", "4")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "all properties hold" in proc.stdout
+    # The clients' history through the kill and the cut: linearizable (reads go through the
+    # leader and are confirmed; tests/test_net_history.py has the rest).
+    assert "traces: all properties hold; history: linearizable" in proc.stdout
     tally = _tally(proc.stderr)
     assert tally["cuts"] >= 1 and tally["kills"] >= 1 and tally["restarts"] >= 1, tally
     assert tally["healed"] >= 2 and tally["writes_ok"] >= 10, tally
@@ -295,7 +227,7 @@ def test_a_chaos_run_kills_and_cuts_off_nodes_and_its_traces_check_clean(
 def test_a_short_timed_run_counts_from_when_every_node_answers_and_checks_clean(
         tmp_path: Path) -> None:
     # It used to stop the nodes before they had started, and end in a TypeError (exit 1).
-    proc = _cluster(tmp_path, "--seconds", "0.3")
+    proc = cluster_command(tmp_path, "--seconds", "0.3")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "all properties hold" in proc.stdout and "Traceback" not in proc.stderr
     for n in ("n1", "n2", "n3"):
@@ -305,7 +237,7 @@ def test_a_short_timed_run_counts_from_when_every_node_answers_and_checks_clean(
 def test_a_node_that_cannot_start_ends_the_run_with_exit_2_and_no_check(tmp_path: Path) -> None:
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "n2").write_text("not a directory")  # n2's data directory
-    proc = _cluster(tmp_path, "--seconds", "1")
+    proc = cluster_command(tmp_path, "--seconds", "1")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "error: node n2 (exit code 2) stopped by itself" in proc.stderr
     # n2 ends the run at once, so a node still starting may have no trace either.
@@ -325,7 +257,7 @@ def test_checking_a_cluster_with_a_node_missing_its_trace_names_the_node(tmp_pat
 
 def test_a_cluster_of_mutant_nodes_exits_1_naming_the_violated_property(tmp_path: Path) -> None:
     # A minority quorum commits a write on the leader's own say: the first write is a violation.
-    proc = _cluster(tmp_path, "--writes", "3", "--mutant", "minority-quorum")
+    proc = cluster_command(tmp_path, "--writes", "3", "--mutant", "minority-quorum")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "violated:" in proc.stdout and "Traceback" not in proc.stderr
 
@@ -337,7 +269,7 @@ def test_a_cluster_of_mutant_nodes_exits_1_naming_the_violated_property(tmp_path
 ])
 def test_chaos_without_a_stop_or_a_majority_is_refused(tmp_path: Path, args: list[str],
                                                         message: str) -> None:
-    proc = _cluster(tmp_path, *args)
+    proc = cluster_command(tmp_path, *args)
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
 
@@ -345,7 +277,7 @@ def test_chaos_without_a_stop_or_a_majority_is_refused(tmp_path: Path, args: lis
 def test_an_open_ended_cluster_stops_on_sigterm_and_checks_its_traces(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "raftref", "cluster", "--dir", str(tmp_path / "c"),
-         "--base-port", str(_free_base_port()), "--tick-ms", "20"],
+         "--base-port", str(free_base_port()), "--tick-ms", "20"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         cluster_file = tmp_path / "c" / "cluster.json"
@@ -356,7 +288,7 @@ def test_an_open_ended_cluster_stops_on_sigterm_and_checks_its_traces(tmp_path: 
         # has a trace, and the check then refuses the others' alone), and a leader elected.
         until(lambda: all(http("GET", f"{u}/status")[0] == 200 for u in urls.values()),
                "the three nodes answer")
-        until(lambda: _leader(urls, list(urls)), "the three nodes elect a leader")
+        until(lambda: leader(urls, list(urls)), "the three nodes elect a leader")
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=WAIT)
     finally:
@@ -370,16 +302,16 @@ def test_an_open_ended_cluster_stops_on_sigterm_and_checks_its_traces(tmp_path: 
 
 def test_a_node_cut_off_hears_nothing_and_is_heard_by_no_one_until_healed(
         tmp_path: Path) -> None:
-    path, urls = _cluster_file(tmp_path)
+    path, urls = cluster_file(tmp_path)
     ids = ("n1", "n2", "n3")
     processes = start(path, ids, seed=0)
     try:
-        first = until(lambda: _leader(urls, list(ids)), "a leader is elected")
+        first = until(lambda: leader(urls, list(ids)), "a leader is elected")
         assert http("PUT", f"{urls[first]}/fault/cut", ["n9"])[0] == 400
         status, body = http("PUT", f"{urls[first]}/fault/cut", [n for n in ids if n != first])
         assert (status, len(body["cut"])) == (200, 2)
         rest = [n for n in ids if n != first]
-        second = until(lambda: _leader(urls, rest), "the other two elect a leader")
+        second = until(lambda: leader(urls, rest), "the other two elect a leader")
         term = http("GET", f"{urls[second]}/status")[1]["term"]
         assert http("GET", f"{urls[first]}/status")[1]["term"] < term  # heard nothing
         assert http("DELETE", f"{urls[first]}/fault/cut")[1] == {"cut": []}

@@ -32,9 +32,10 @@ def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int,
     """Run one node of a networked cluster until SIGTERM or Ctrl-C.
 
     Peers talk TCP; clients talk HTTP: GET /status, GET|PUT|DELETE /kv/KEY (a PUT's body is
-    a JSON value; a follower answers 307 with the leader's address; reads may be stale, and
-    GET /kv/KEY?applied=N waits until this node has applied index N). Every event goes to
-    DATA/trace.jsonl; check a cluster's traces together with 'raftref check DIR/*/trace.jsonl'.
+    a JSON value; a follower answers 307 with the leader's address; reads are linearizable,
+    and GET /kv/KEY?stale=1 reads this node's state as it is, possibly stale). Every event goes
+    to DATA/trace.jsonl; check a cluster's traces together with 'raftref check
+    DIR/*/trace.jsonl'.
     """
     from raftref.net.config import ConfigError, load_config
     from raftref.net.server import serve as run_server
@@ -65,17 +66,29 @@ def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int,
 @click.option("--tick-ms", type=click.IntRange(1), default=50, show_default=True,
               help="Milliseconds per tick (election timeouts are 10-20 ticks).")
 @click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Run this long (from when every node answers) with a client writing keys, "
-              "then stop (default: until Ctrl-C, no client).")
+              help="Run this long (from when every node answers) with clients reading and "
+              "writing keys, then stop (default: until Ctrl-C, no client).")
 @click.option("--faults", type=click.IntRange(1), default=None,
               help="With --chaos: run until this many faults have struck and healed.")
 @click.option("--writes", type=click.IntRange(1), default=None,
-              help="Run with a client writing keys until it has this many acknowledged.")
+              help="Run with clients until this many writes are acknowledged.")
+@click.option("--clients", type=click.IntRange(1, 64), default=3, show_default=True,
+              help="Clients of a timed run; each records its history in "
+              "DIR/history/run-N/client-K.jsonl.")
+@click.option("--stale-reads", is_flag=True,
+              help="The clients read with ?stale=1 (a node's local state, possibly stale) "
+              "instead of linearizable reads: a planted bug for the history check to find.")
+@click.option("--history-timeout", type=click.FloatRange(min=0, min_open=True), default=60.0,
+              show_default=True,
+              help="Seconds for the linearizability verdict; past them it is unknown (exit 3).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print both verdicts (traces and history) as one JSON object.")
 @click.option("--chaos", is_flag=True,
-              help="With a client: 1-3 s after the last fault healed, kill a node (SIGKILL) or "
+              help="With clients: 1-3 s after the last fault healed, kill a node (SIGKILL) or "
               "cut it off from the others, and restart or heal it 0.5-2 s later, one at a time.")
 @click.option("--check/--no-check", default=True, show_default=True,
-              help="When the nodes have stopped, check their traces together.")
+              help="When the nodes have stopped, check their traces together and the clients' "
+              "history for linearizability.")
 @click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True,
               help="Seeds the nodes' timeouts and, with --chaos, whom to kill when (0 to "
               "2**63-1).")
@@ -83,26 +96,35 @@ def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int,
               type=click.Choice(list(MUTANTS)),
               help="Switch on a deliberate bug in every node. Repeatable.")
 def cluster(directory: Path, nodes: int, base_port: int, tick_ms: int, seconds: float | None,
-            faults: int | None, writes: int | None, chaos: bool, check: bool, seed: int,
+            faults: int | None, writes: int | None, clients: int, stale_reads: bool,
+            history_timeout: float, as_json: bool, chaos: bool, check: bool, seed: int,
             mutants: tuple[str, ...]) -> None:
-    """Run a local networked cluster (one 'raftref serve' per node), then check its traces.
+    """Run a local networked cluster (one 'raftref serve' per node), then check its traces
+    and its clients' history.
 
     An existing cluster file in DIR is reused, with the nodes' data and traces: running the
-    same command again restarts the same cluster. With --seconds, --faults or --writes a
-    client writes keys and the run ends once every one given is met. Exit code: 0 when every
-    property holds in the traces, 1 when one is violated, 2 when a node failed or the input
-    is unusable.
+    same command again restarts the same cluster. With --seconds, --faults or --writes,
+    clients read and write keys, recording their history, and the run ends once every goal
+    given is met. Exit code: 0 when every property holds in the traces and the history is
+    linearizable, 1 when a property is violated or the history is not linearizable, 2 when a
+    node failed or the input is unusable, 3 when the history's verdict is unknown (its time
+    budget ran out).
     """
+    import json
     import signal
 
-    from checker.errors import TraceError
-    from raftref.net.cluster import check_traces, prepare, run_cluster
+    from raftref.net.cluster import Workload, prepare, run_cluster
     from raftref.net.config import ConfigError, load_config
+    from raftref.net.verdict import judge
 
     if chaos and seconds is None and faults is None and writes is None:
         raise UsageFailure("--chaos needs --seconds, --faults or --writes (when to stop)")
     if faults is not None and not chaos:
         raise UsageFailure("--faults needs --chaos")
+    timed = not (seconds is None and faults is None and writes is None)
+    if stale_reads and not timed:
+        raise UsageFailure("--stale-reads needs --seconds, --faults or --writes (a run with "
+                           "clients)")
     check_dir(directory, "--dir")
     try:
         path, written = prepare(directory, nodes, base_port, tick_ms)
@@ -120,32 +142,34 @@ def cluster(directory: Path, nodes: int, base_port: int, tick_ms: int, seconds: 
 
     signal.signal(signal.SIGTERM, interrupted)
     first = config.http[config.ids[0]]
-    timed = not (seconds is None and faults is None and writes is None)
     if not timed:
         click.echo(f"{len(config.ids)} nodes starting; try:\n"
                    f"  curl -L -X PUT -d '\"world\"' http://{first}/kv/hello\n"
-                   f"  curl 'http://{first}/kv/hello?applied=2'   (2: the index the write "
-                   "answered; a read without it may be stale)\n"
+                   f"  curl -L http://{first}/kv/hello\n"
                    f"  curl http://{first}/status\n"
                    "Ctrl-C stops them and checks their traces", err=True)
     else:
-        click.echo(f"{len(config.ids)} nodes, a client writing"
+        click.echo(f"{len(config.ids)} nodes, {clients} client(s) reading"
+                   f"{' (stale reads)' if stale_reads else ''} and writing"
                    f"{', nodes killed and cut off' if chaos else ''}...", err=True)
-    tally = run_cluster(path, config, seed, seconds, chaos, mutants, faults, writes)
+    workload = Workload(clients=clients, stale=stale_reads)
+    tally = run_cluster(path, config, seed, seconds, chaos, mutants, faults, writes, workload)
     if timed:
-        click.echo(f"writes acknowledged {tally.writes_ok}, not {tally.writes_failed}; "
-                   f"nodes killed {tally.kills}, restarted {tally.restarts}, cut off "
-                   f"{tally.cuts}; faults healed {tally.healed}", err=True)
-    code = 0
-    if tally.failure:
-        click.echo(f"error: {tally.failure}", err=True)
-        code = 2
-    if check:
-        try:
-            report = check_traces(directory, config.ids)
-        except TraceError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-        click.echo(report.to_text())
-        code = max(code, 1 if report.violated else 0)
-    sys.exit(code)
+        click.echo(f"writes acknowledged {tally.writes_ok}, not {tally.writes_failed}; reads "
+                   f"{tally.reads_ok}, not {tally.reads_failed}; nodes killed {tally.kills}, "
+                   f"restarted {tally.restarts}, cut off {tally.cuts}; faults healed "
+                   f"{tally.healed}", err=True)
+    if tally.history:
+        click.echo(f"history: {tally.history[0].parent}/client-*.jsonl", err=True)
+    if not check:
+        if tally.failure:
+            click.echo(f"error: {tally.failure}", err=True)
+        sys.exit(2 if tally.failure else 0)
+    verdict = judge(directory, config.ids, tally.history, tally.failure, history_timeout)
+    for error in verdict.errors:
+        click.echo(f"error: {error}", err=True)
+    if as_json:
+        click.echo(json.dumps(verdict.to_json(), indent=2))
+    elif verdict.traces is not None or verdict.history is not None:
+        click.echo(verdict.to_text())
+    sys.exit(verdict.exit_code)

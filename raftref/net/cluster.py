@@ -1,6 +1,7 @@
 """A local cluster of the networked mode: one cluster file and one ``raftref serve`` process per
-node, on this machine (``raftref cluster``); for a timed run, a writing client and, with chaos,
-nodes killed and restarted one at a time."""
+node, on this machine (``raftref cluster``); for a timed run, clients that read and write and
+record their history (raftref/net/client.py) and, with chaos, nodes killed and restarted one at
+a time."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +22,14 @@ from checker import check_files
 from checker.errors import TraceError
 from checker.report import CheckReport
 from raftref.files import atomic_output
+from raftref.net.client import (
+    REQUEST_TIMEOUT,
+    Client,
+    Counts,
+    HistoryFile,
+    RunClock,
+    history_header,
+)
 from raftref.net.config import ClusterConfig, load_config, parse_config
 
 
@@ -77,18 +85,18 @@ START_WAIT = 120.0  # seconds for a node to answer after its process starts (a b
 
 
 @dataclass
-class Tally:
-    """What a timed cluster run did. ``healed`` counts faults over: a killed node restarted and
-    answering again, or a cut-off node reconnected. ``failure`` says why the run ended early."""
+class Tally(Counts):
+    """What a timed cluster run did: the clients' counts, and the faults. ``healed`` counts
+    faults over: a killed node restarted and answering again, or a cut-off node reconnected.
+    ``failure`` says why the run ended early; ``history`` lists the clients' history files."""
 
     kills: int = 0
     restarts: int = 0
     cuts: int = 0
     healed: int = 0
-    writes_ok: int = 0
-    writes_failed: int = 0
     failed_nodes: list[str] = field(default_factory=list)
     failure: str | None = None
+    history: list[Path] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -111,27 +119,6 @@ class Goals:
                 and (self.writes is None or tally.writes_ok >= self.writes))
 
 
-class Writer(threading.Thread):
-    """A client that writes ``w<i>`` = i to a random node every ``interval`` seconds, following
-    one redirect to the leader (§8), and counts what was acknowledged."""
-
-    def __init__(self, config: ClusterConfig, rng: random.Random, tally: Tally,
-                 interval: float = 0.05) -> None:
-        super().__init__(daemon=True)
-        self.config, self.rng, self.tally, self.interval = config, rng, tally, interval
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        i = 0
-        while not self.done.wait(self.interval):
-            i += 1
-            node = self.rng.choice(self.config.ids)
-            if _request("PUT", f"http://{self.config.http[node]}/kv/w{i}", i):
-                self.tally.writes_ok += 1
-            else:
-                self.tally.writes_failed += 1
-
-
 @dataclass(frozen=True)
 class Fault:
     """One fault of a chaos run: ``gap`` seconds after the last one healed, ``victim`` is
@@ -152,11 +139,53 @@ def fault_plan(seed: int, ids: tuple[str, ...]) -> Iterator[Fault]:
         yield Fault(gap, victim, kind, rng.uniform(0.5, 2))
 
 
+@dataclass(frozen=True)
+class Workload:
+    """The clients of a timed run: how many, each doing a get or a put every ``interval``
+    seconds on one of ``keys`` keys, and whether their gets ask for stale reads."""
+
+    clients: int = 3
+    keys: int = 3
+    interval: float = 0.1
+    stale: bool = False
+
+
+def new_history_dir(directory: Path) -> tuple[Path, int]:
+    """``DIR/history/run-N`` for this run, N one more than the last run's: the histories of
+    earlier runs of the same cluster are kept."""
+    root = directory / "history"
+    numbers = [int(p.name[4:]) for p in root.glob("run-*") if p.name[4:].isdigit()]
+    run = max(numbers, default=0) + 1
+    return root / f"run-{run}", run
+
+
+def start_clients(directory: Path, config: ClusterConfig, seed: int, workload: Workload,
+                  counts: Counts) -> tuple[list[Client], list[Path]]:
+    """The run's clients, started, each with its history file in a new ``history/run-N``.
+    Their keys are named after the run (``r<N>.k<i>``): the cluster's state outlives a run,
+    and a history starts from keys nobody has written."""
+    folder, run = new_history_dir(directory)
+    keys = [f"r{run}.k{i}" for i in range(workload.keys)]
+    header = history_header(seed, {"run": run, "clients": workload.clients, "keys": keys,
+                                   "stale_reads": workload.stale})
+    clock = RunClock()
+    clients = []
+    for number in range(1, workload.clients + 1):
+        history = HistoryFile(folder / f"client-{number}.jsonl", header, clock)
+        clients.append(Client(number, config, keys, history, counts,
+                              random.Random(f"client:{seed}:{number}"), workload.interval,
+                              workload.stale))
+    for client in clients:
+        client.start()
+    return clients, [c.history.path for c in clients]
+
+
 def run_cluster(path: Path, config: ClusterConfig, seed: int, seconds: float | None = None,
                 chaos: bool = False, mutants: tuple[str, ...] = (), faults: int | None = None,
-                writes: int | None = None) -> Tally:
-    """Run the cluster until Ctrl-C (or SIGTERM), or, with a writing client, until the goals
-    (``seconds``, ``faults``, ``writes``: see :class:`Goals`) are met. With ``chaos``, one
+                writes: int | None = None, workload: Workload | None = None) -> Tally:
+    """Run the cluster until Ctrl-C (or SIGTERM), or, with clients (``workload``; see
+    :func:`start_clients`), until the goals (``seconds``, ``faults``, ``writes``: see
+    :class:`Goals`) are met. With ``chaos``, one
     fault at a time (:func:`fault_plan`): a node is killed (SIGKILL: no goodbye, only its disk
     survives) or cut off from the others (PUT /fault/cut), then restarted or healed; the next
     fault waits until the last is healed (a restarted node answers again), so a majority of a
@@ -165,7 +194,7 @@ def run_cluster(path: Path, config: ClusterConfig, seed: int, seconds: float | N
     goals = Goals(seconds, faults, writes)
     tally = Tally()
     processes = start(path, config.ids, seed, mutants)
-    writer = Writer(config, random.Random(f"client:{seed}"), tally)
+    clients: list[Client] = []
     plan = fault_plan(seed, config.ids)
     try:
         _wait_until_answering(processes, config, config.ids, tally)
@@ -174,7 +203,8 @@ def run_cluster(path: Path, config: ClusterConfig, seed: int, seconds: float | N
                 _check_alive(processes, config.ids, tally)
                 time.sleep(0.05)
             return tally
-        writer.start()
+        clients, tally.history = start_clients(path.parent, config, seed,
+                                               workload or Workload(), tally)
         began = time.monotonic()
         fault = next(plan)
         due = began + fault.gap
@@ -197,9 +227,10 @@ def run_cluster(path: Path, config: ClusterConfig, seed: int, seconds: float | N
     except KeyboardInterrupt:
         pass  # the user ends the run; the nodes stop and their traces are checked
     finally:
-        writer.done.set()
-        if writer.is_alive():
-            writer.join(10)  # its last write finishes before the nodes stop
+        for client in clients:
+            client.done.set()
+        for client in clients:  # their last requests are answered before the nodes stop
+            client.join(2 * REQUEST_TIMEOUT)
         stop(processes)
     return tally
 

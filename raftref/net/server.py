@@ -226,27 +226,11 @@ class NodeServer:
         if request.path == "/fault/cut":
             return self._fault_cut(request)
         if not request.path.startswith("/kv/") or len(request.path) == 4:
-            return Response(404, {"error": "paths: /status, /kv/<key>[?applied=N], /fault/cut"})
+            return Response(404, {"error": "paths: /status, /kv/<key>[?stale=1[&applied=N]], "
+                                           "/fault/cut"})
         key = request.path[4:]
         if request.method == "GET":
-            # A read from this node's state machine: it may be stale (linearizable reads,
-            # thesis §6.4, are not built); /status says how far this node has applied.
-            # ?applied=N waits until this node has applied index N (a write's answer gives
-            # its index): a client reads its own writes from any node.
-            wanted = request.query.get("applied")
-            if wanted is not None:
-                if not wanted.isdigit():
-                    return Response(400, {"error": "?applied= must be a log index (a "
-                                                   f"non-negative integer), got {wanted!r}"})
-                if not await self._until_applied(int(wanted)):
-                    return Response(503, {"error": f"index {wanted} not applied here in "
-                                                   "time; retry",
-                                          "applied": self.node.last_applied})
-            if key not in self.node.kv.data:
-                return Response(404, {"error": f"no key {key!r}",
-                                      "applied": self.node.last_applied})
-            return Response(200, {"key": key, "value": self.node.kv.get(key),
-                                  "applied": self.node.last_applied})
+            return await self._get(key, request)
         if request.method == "PUT":
             try:
                 value = orjson.loads(request.body)
@@ -285,9 +269,65 @@ class NodeServer:
             return Response(405, {"error": f"method {request.method} not allowed"})
         return Response(200, {"cut": sorted(self.cut)})
 
+    async def _get(self, key: str, request: Request) -> Response:
+        """A read: linearizable unless ``?stale=1`` asks for this node's local state by name."""
+        stale = request.query.get("stale")
+        wanted = request.query.get("applied")
+        if stale is None:
+            if wanted is not None:
+                return Response(400, {"error": "?applied= goes with ?stale=1 (a read without "
+                                               "?stale is linearizable already: it sees every "
+                                               "acknowledged write)"})
+            return await self._linearizable_read(key, request)
+        if stale not in ("1", "true"):
+            return Response(400, {"error": f"?stale= must be 1 or true, got {stale!r}"})
+        # A stale read: this node's state machine as it is, which on a follower or a deposed
+        # leader may miss acknowledged writes. ?applied=N waits until this node has applied
+        # index N (a write's answer gives its index), so a client reads its own writes.
+        if wanted is not None:
+            if not wanted.isdigit():
+                return Response(400, {"error": "?applied= must be a log index (a "
+                                               f"non-negative integer), got {wanted!r}"})
+            if not await self._until_applied(int(wanted)):
+                return Response(503, {"error": f"index {wanted} not applied here in time; retry",
+                                      "applied": self.node.last_applied})
+        if key not in self.node.kv.data:
+            return Response(404, {"error": f"no key {key!r}", "applied": self.node.last_applied,
+                                  "stale": True})
+        return Response(200, {"key": key, "value": self.node.kv.get(key),
+                              "applied": self.node.last_applied, "stale": True})
+
+    async def _linearizable_read(self, key: str, request: Request) -> Response:
+        """A read that sees every write acknowledged before it was asked.
+
+        The node offers no ReadIndex (thesis §6.4) yet, so the read goes through the log: the
+        leader appends a read marker (``{"op": "read", "key": K}``, a no-op for the state
+        machine) and answers from its state machine once it has applied the marker in the
+        term it proposed it. Every write acknowledged before the read was asked is committed,
+        so it sits before the marker; and every entry this node has applied is committed, so
+        nothing answered can be undone. A follower redirects, as for a write."""
+        answer = await self._through_log({"op": "read", "key": key}, request)
+        if isinstance(answer, Response):
+            return answer
+        if key not in self.node.kv.data:
+            return Response(404, {"error": f"no key {key!r}", "index": answer})
+        return Response(200, {"key": key, "value": self.node.kv.get(key), "index": answer})
+
     async def _write(self, command: dict[str, Any], request: Request) -> Response:
-        """Propose ``command``; answer when this node has applied it (so it is committed), or
-        redirect to the leader (§8)."""
+        answer = await self._through_log(command, request)
+        if isinstance(answer, Response):
+            return answer
+        return Response(200, {"index": answer, "leader": self.id
+                              if self.node.role == LEADER else self.node.leader_id})
+
+    async def _through_log(self, command: dict[str, Any], request: Request) -> Response | int:
+        """Propose ``command``; its index once this node has applied it in the term it proposed
+        it (so it is committed), else the answer to give: a redirect to the leader (§8), or 503.
+
+        A 503 says in ``effect`` whether the command certainly did not take effect (``none``:
+        it was not appended, or another entry was committed in its place) or may yet
+        (``unknown``: appended, not known committed), so that a client records its history
+        truthfully (fail or info)."""
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
         def propose() -> Ready:
@@ -301,12 +341,14 @@ class NodeServer:
 
         batch = self._step(propose)
         if batch is None:
-            return Response(503, {"error": "the node is stopping"})
+            # Stopping: no input was taken. A failed step may have saved the entry: unknown.
+            return Response(503, {"error": "the node is stopping",
+                                  "effect": "none" if self._failure is None else "unknown"})
         result = batch.propose_result
         assert result is not None
         if not result.accepted:
             if result.leader_hint is None:
-                return Response(503, {"error": "no leader known yet; retry"})
+                return Response(503, {"error": "no leader known yet; retry", "effect": "none"})
             location = f"http://{self.config.http[result.leader_hint]}{request.path}"
             return Response(307, {"leader": result.leader_hint}, {"Location": location})
         assert result.index is not None
@@ -315,12 +357,12 @@ class NodeServer:
         except TimeoutError:
             self._waiting.pop(result.index, None)
             return Response(503, {"error": "not committed in time (leader lost its majority?)",
-                                  "index": result.index})
+                                  "index": result.index, "effect": "unknown"})
         if not applied:
-            return Response(503, {"error": "leadership changed; the write was lost, retry",
-                                  "index": result.index})
-        return Response(200, {"index": result.index, "leader": self.id
-                              if self.node.role == LEADER else self.node.leader_id})
+            # Another entry was applied at this index: this one can never be committed.
+            return Response(503, {"error": "leadership changed; the command was lost, retry",
+                                  "index": result.index, "effect": "none"})
+        return result.index
 
 
 def serve(config: ClusterConfig, node_id: str, data_dir: Path, seed: int = 0,
