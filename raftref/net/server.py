@@ -9,8 +9,8 @@ checker merges the files of a cluster by send/receive pairs).
 
 Peers talk over TCP, one JSON message per line (the trace contract's ``msg`` objects). A
 message to a peer that is down, or whose connection is backed up, is dropped, as Raft allows:
-the sender retries by protocol (heartbeats, election timeouts). Clients talk HTTP (see
-raftref/net/http.py). Everything runs on one asyncio loop, so the node sees one input at a
+the sender retries by protocol (heartbeats, election timeouts). Clients talk HTTP (the API:
+raftref/net/api.py). Everything runs on one asyncio loop, so the node sees one input at a
 time, as in the simulator.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import random
 import signal
@@ -29,20 +30,20 @@ from typing import Any
 import orjson
 
 from raftref.mutants import node_class
+from raftref.net.api import ClientAPI
 from raftref.net.config import ClusterConfig
-from raftref.net.http import Request, Response, serve_http
+from raftref.net.http import serve_http
 from raftref.net.storage import DiskState, NodeTrace
 from raftref.protocol.messages import Message, message_from_json
-from raftref.protocol.node import LEADER, Ready
+from raftref.protocol.node import Ready
 from raftref.trace import header
 
 MAX_LINE = 16 << 20  # one peer message (an AppendEntries of many entries)
 MAX_BACKLOG = 1 << 20  # bytes waiting for a slow peer before messages to it are dropped
-COMMIT_WAIT = 5.0  # seconds a client waits for its write to be applied
 EXIT_AFTER_SAVE = "RAFTREF_NET_EXIT_AFTER_SAVE"  # the test hook (see serve)
 
 
-class NodeServer:
+class NodeServer(ClientAPI):
     """Runs node ``node_id`` of ``config`` with its disk in ``data_dir`` until stopped."""
 
     def __init__(self, config: ClusterConfig, node_id: str, data_dir: Path,
@@ -75,6 +76,8 @@ class NodeServer:
         self._peers: dict[str, asyncio.StreamWriter | None] = {
             p: None for p in config.ids if p != node_id}
         self._waiting: dict[int, tuple[int, asyncio.Future[bool]]] = {}
+        self._reads: dict[int, asyncio.Future[Any]] = {}  # read id -> its ReadResult
+        self._read_ids = itertools.count(1)
         self._stop = asyncio.Event()
         self._failure: BaseException | None = None
         # Fault injection (PUT /fault/cut): peers this node neither sends to nor hears from,
@@ -114,6 +117,10 @@ class NodeServer:
             waiting = self._waiting.pop(index, None)
             if waiting is not None and not waiting[1].done():
                 waiting[1].set_result(entry.term == waiting[0])
+        for result in getattr(ready, "reads", ()):
+            pending = self._reads.pop(result.request_id, None)
+            if pending is not None and not pending.done():
+                pending.set_result(result)
 
     def _send(self, msg: Message) -> None:
         writer = self._peers.get(msg.dst)
@@ -211,158 +218,6 @@ class NodeServer:
         if msg.dst != self.id or msg.src not in self._peers or msg.src in self.cut:
             return None
         return msg
-
-    # ------------------------------------------------------------------ clients
-
-    def status(self) -> dict[str, Any]:
-        node = self.node
-        return {"id": self.id, "term": node.current_term, "role": node.role,
-                "leader": node.leader_id, "commit": node.commit_index,
-                "applied": node.last_applied, "last_index": node.log.last_index}
-
-    async def _http(self, request: Request) -> Response:
-        if request.path == "/status" and request.method == "GET":
-            return Response(200, self.status())
-        if request.path == "/fault/cut":
-            return self._fault_cut(request)
-        if not request.path.startswith("/kv/") or len(request.path) == 4:
-            return Response(404, {"error": "paths: /status, /kv/<key>[?stale=1[&applied=N]], "
-                                           "/fault/cut"})
-        key = request.path[4:]
-        if request.method == "GET":
-            return await self._get(key, request)
-        if request.method == "PUT":
-            try:
-                value = orjson.loads(request.body)
-            except orjson.JSONDecodeError as exc:
-                return Response(400, {"error": f"the body must be a JSON value: {exc}"})
-            return await self._write({"op": "put", "key": key, "value": value}, request)
-        if request.method == "DELETE":
-            return await self._write({"op": "delete", "key": key}, request)
-        return Response(405, {"error": f"method {request.method} not allowed"})
-
-    async def _until_applied(self, index: int) -> bool:
-        """Whether this node applies ``index`` within COMMIT_WAIT seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + COMMIT_WAIT
-        while self.node.last_applied < index:
-            if loop.time() >= deadline:
-                return False
-            await asyncio.sleep(self.config.tick_ms / 1000)
-        return True
-
-    def _fault_cut(self, request: Request) -> Response:
-        """PUT a JSON list of peer ids: cut this node off from them (both ways); DELETE: heal.
-        For fault injection (raftref cluster --chaos), not for clients."""
-        if request.method == "DELETE":
-            self.cut = set()
-        elif request.method == "PUT":
-            try:
-                peers = orjson.loads(request.body)
-            except orjson.JSONDecodeError as exc:
-                return Response(400, {"error": f"the body must be a JSON list of node ids: {exc}"})
-            if not isinstance(peers, list) or not set(peers) <= set(self._peers):
-                return Response(400, {"error": f"the body must be a JSON list of peers of "
-                                               f"{self.id}: {', '.join(self._peers)}"})
-            self.cut = set(peers)
-        elif request.method != "GET":
-            return Response(405, {"error": f"method {request.method} not allowed"})
-        return Response(200, {"cut": sorted(self.cut)})
-
-    async def _get(self, key: str, request: Request) -> Response:
-        """A read: linearizable unless ``?stale=1`` asks for this node's local state by name."""
-        stale = request.query.get("stale")
-        wanted = request.query.get("applied")
-        if stale is None:
-            if wanted is not None:
-                return Response(400, {"error": "?applied= goes with ?stale=1 (a read without "
-                                               "?stale is linearizable already: it sees every "
-                                               "acknowledged write)"})
-            return await self._linearizable_read(key, request)
-        if stale not in ("1", "true"):
-            return Response(400, {"error": f"?stale= must be 1 or true, got {stale!r}"})
-        # A stale read: this node's state machine as it is, which on a follower or a deposed
-        # leader may miss acknowledged writes. ?applied=N waits until this node has applied
-        # index N (a write's answer gives its index), so a client reads its own writes.
-        if wanted is not None:
-            if not wanted.isdigit():
-                return Response(400, {"error": "?applied= must be a log index (a "
-                                               f"non-negative integer), got {wanted!r}"})
-            if not await self._until_applied(int(wanted)):
-                return Response(503, {"error": f"index {wanted} not applied here in time; retry",
-                                      "applied": self.node.last_applied})
-        if key not in self.node.kv.data:
-            return Response(404, {"error": f"no key {key!r}", "applied": self.node.last_applied,
-                                  "stale": True})
-        return Response(200, {"key": key, "value": self.node.kv.get(key),
-                              "applied": self.node.last_applied, "stale": True})
-
-    async def _linearizable_read(self, key: str, request: Request) -> Response:
-        """A read that sees every write acknowledged before it was asked.
-
-        The node offers no ReadIndex (thesis §6.4) yet, so the read goes through the log: the
-        leader appends a read marker (``{"op": "read", "key": K}``, a no-op for the state
-        machine) and answers from its state machine once it has applied the marker in the
-        term it proposed it. Every write acknowledged before the read was asked is committed,
-        so it sits before the marker; and every entry this node has applied is committed, so
-        nothing answered can be undone. A follower redirects, as for a write."""
-        answer = await self._through_log({"op": "read", "key": key}, request)
-        if isinstance(answer, Response):
-            return answer
-        if key not in self.node.kv.data:
-            return Response(404, {"error": f"no key {key!r}", "index": answer})
-        return Response(200, {"key": key, "value": self.node.kv.get(key), "index": answer})
-
-    async def _write(self, command: dict[str, Any], request: Request) -> Response:
-        answer = await self._through_log(command, request)
-        if isinstance(answer, Response):
-            return answer
-        return Response(200, {"index": answer, "leader": self.id
-                              if self.node.role == LEADER else self.node.leader_id})
-
-    async def _through_log(self, command: dict[str, Any], request: Request) -> Response | int:
-        """Propose ``command``; its index once this node has applied it in the term it proposed
-        it (so it is committed), else the answer to give: a redirect to the leader (§8), or 503.
-
-        A 503 says in ``effect`` whether the command certainly did not take effect (``none``:
-        it was not appended, or another entry was committed in its place) or may yet
-        (``unknown``: appended, not known committed), so that a client records its history
-        truthfully (fail or info)."""
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-
-        def propose() -> Ready:
-            ready = self.node.propose(command)
-            result = ready.propose_result
-            if result is not None and result.index is not None:
-                # Waiting before the step is performed: a leader that needs no other vote (a
-                # cluster of one) applies the entry in this very step.
-                self._waiting[result.index] = (self.node.current_term, done)
-            return ready
-
-        batch = self._step(propose)
-        if batch is None:
-            # Stopping: no input was taken. A failed step may have saved the entry: unknown.
-            return Response(503, {"error": "the node is stopping",
-                                  "effect": "none" if self._failure is None else "unknown"})
-        result = batch.propose_result
-        assert result is not None
-        if not result.accepted:
-            if result.leader_hint is None:
-                return Response(503, {"error": "no leader known yet; retry", "effect": "none"})
-            location = f"http://{self.config.http[result.leader_hint]}{request.path}"
-            return Response(307, {"leader": result.leader_hint}, {"Location": location})
-        assert result.index is not None
-        try:
-            applied = await asyncio.wait_for(done, COMMIT_WAIT)
-        except TimeoutError:
-            self._waiting.pop(result.index, None)
-            return Response(503, {"error": "not committed in time (leader lost its majority?)",
-                                  "index": result.index, "effect": "unknown"})
-        if not applied:
-            # Another entry was applied at this index: this one can never be committed.
-            return Response(503, {"error": "leadership changed; the command was lost, retry",
-                                  "index": result.index, "effect": "none"})
-        return result.index
 
 
 def serve(config: ClusterConfig, node_id: str, data_dir: Path, seed: int = 0,
