@@ -114,6 +114,7 @@ class Elections:
         self.next_index = {p: self.log.last_index + 1 for p in self.peers}
         self.match_index = {p: 0 for p in self.peers}
         self._heartbeat_elapsed = 0
+        self._reset_reads_for_new_term()
         # §8 / thesis §6.4: a leader commits a no-op entry at the start of its term, so it learns
         # which entries are committed and can commit earlier-term entries through it (Figure 8).
         index = self.log.last_index + 1

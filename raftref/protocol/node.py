@@ -31,6 +31,7 @@ from raftref.protocol.messages import (
     RequestVote,
     RequestVoteResponse,
 )
+from raftref.protocol.reads import Reads, ReadState
 from raftref.protocol.ready import ProposeResult, Ready
 from raftref.protocol.replication import Replication
 from raftref.protocol.roles import CANDIDATE, FOLLOWER, LEADER, Role
@@ -48,9 +49,13 @@ class NodeConfig:
     election_timeout_max: int = 20
     heartbeat_interval: int = 2
     max_entries_per_message: int = 8
+    # Thesis §6.4.1: answer reads under a leader lease (raftref/protocol/reads.py states the
+    # clock assumption); off, every read takes a ReadIndex round of heartbeats.
+    lease_reads: bool = False
+    lease_drift_margin: int = 2  # ticks the lease stays short of the election timeout
 
 
-class Node(Elections, Replication):
+class Node(Elections, Replication, Reads):
     """One Raft server. Construct it with the cluster's ids and its persisted state."""
 
     def __init__(
@@ -90,6 +95,7 @@ class Node(Elections, Replication):
         self._election_elapsed = 0
         self._heartbeat_elapsed = 0
         self._election_timeout = self._random_timeout()
+        self.reads = ReadState()
         self._ready = Ready()
         self._log_ops: list[tuple[Any, ...]] = []
         self._emit("start", log=[e.to_json() for e in self.log.entries()],
@@ -103,6 +109,9 @@ class Node(Elections, Replication):
 
     def tick(self) -> Ready:
         """One unit of time passes."""
+        self.reads.ticks += 1
+        if self.role != LEADER:
+            self.reads.since_leader += 1
         if self.role == LEADER:
             self._heartbeat_elapsed += 1
             if self._heartbeat_elapsed >= self.config.heartbeat_interval:
@@ -136,6 +145,10 @@ class Node(Elections, Replication):
 
     def receive(self, msg: Message) -> Ready:
         """Handle one RPC request or response."""
+        if isinstance(msg, RequestVote) and self.disregards_vote_request(msg):
+            # Thesis §4.2.3 (leases only): the request is ignored, as if it had been lost.
+            self._emit("drop", msg=msg.to_json(), reason="leader lease (thesis 4.2.3)")
+            return self._flush()
         self._emit("receive", msg=msg.to_json())
         self.observe_term(msg)
         if isinstance(msg, RequestVote):
@@ -146,6 +159,7 @@ class Node(Elections, Replication):
             self._handle_append_entries(msg)
         else:
             self._handle_append_entries_response(msg)
+            self._note_append_acked(msg)
         return self._flush()
 
     def persistent_state(self) -> PersistentState:
@@ -182,6 +196,8 @@ class Node(Elections, Replication):
             self._emit("apply", index=self.last_applied, entry=entry.to_json())
 
     def _send(self, msg: Message) -> None:
+        if isinstance(msg, AppendEntries):
+            self._note_append_sent(msg)
         self._ready.messages.append(msg)
         self._emit("send", msg=msg.to_json())
 
@@ -206,7 +222,9 @@ class Node(Elections, Replication):
 
     def _flush(self) -> Ready:
         """Collect the effects of one input."""
+        self._advance_reads()
         ready = self._ready
+        ready.reads, self.reads.results = self.reads.results, []
         self._ready = Ready()
         term, vote = self.term_and_vote_to_persist(self._log_ops)
         ready.persist = PersistWrite(term, vote, tuple(self._log_ops))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from raftref.protocol.messages import Entry, Message, NodeId
+from raftref.protocol.reads import ReadResult
 from raftref.protocol.storage import PersistWrite
 
 
@@ -27,3 +28,5 @@ class Ready:
     applied: list[tuple[int, Entry]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     propose_result: ProposeResult | None = None
+    # Answers to read() (raftref/protocol/reads.py), in this input or a later one.
+    reads: list[ReadResult] = field(default_factory=list)

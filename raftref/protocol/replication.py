@@ -39,6 +39,7 @@ class Replication:
         # follower. Fig2 Followers rule 2: it is a current leader, so reset the election timer.
         self._become_follower(msg.term, leader=msg.src)
         self._reset_election_timer()
+        self.reads.since_leader = 0  # thesis §4.2.3, for leases (raftref/protocol/reads.py)
         # Fig2 AppendEntries receiver rule 2: reply false if the log has no entry at
         # prevLogIndex whose term matches prevLogTerm.
         if self.log.term_at(msg.prev_log_index) != msg.prev_log_term:
