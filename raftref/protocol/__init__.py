@@ -9,6 +9,7 @@ node implements) is a small named method, annotated with where the paper states 
 - :mod:`~raftref.protocol.elections`: leader election (§5.2, §5.4.1).
 - :mod:`~raftref.protocol.replication`: log replication and commitment (§5.3, §5.4.2).
 - :mod:`~raftref.protocol.reads`: linearizable reads, ReadIndex and leases (thesis §6.4).
+- :mod:`~raftref.protocol.sessions`: client sessions for exactly-once commands (thesis §6.3).
 - :mod:`~raftref.protocol.quorum`: the one answer to "is this a majority?".
 - :mod:`~raftref.protocol.log`, :mod:`~raftref.protocol.messages`,
   :mod:`~raftref.protocol.kv`: the log, the RPCs, the replicated state machine.

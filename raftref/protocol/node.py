@@ -35,6 +35,7 @@ from raftref.protocol.reads import Reads, ReadState
 from raftref.protocol.ready import ProposeResult, Ready
 from raftref.protocol.replication import Replication
 from raftref.protocol.roles import CANDIDATE, FOLLOWER, LEADER, Role
+from raftref.protocol.sessions import Sessions
 from raftref.protocol.storage import PersistentState, PersistWrite
 
 __all__ = ["CANDIDATE", "FOLLOWER", "LEADER", "Node", "NodeConfig", "PersistWrite",
@@ -53,9 +54,12 @@ class NodeConfig:
     # clock assumption); off, every read takes a ReadIndex round of heartbeats.
     lease_reads: bool = False
     lease_drift_margin: int = 2  # ticks the lease stays short of the election timeout
+    # Thesis §6.3: a client session expires when its last command is this many log entries
+    # behind the entry being applied (raftref/protocol/sessions.py).
+    session_expiry_entries: int = 1000
 
 
-class Node(Elections, Replication, Reads):
+class Node(Elections, Replication, Reads, Sessions):
     """One Raft server. Construct it with the cluster's ids and its persisted state."""
 
     def __init__(
@@ -191,7 +195,7 @@ class Node(Elections, Replication, Reads):
         while self.last_applied < min(self.commit_index, self.log.last_index):
             self.last_applied += 1
             entry = self.log.entry(self.last_applied)
-            self.kv.apply(entry.data)
+            self._execute(self.last_applied, entry.data)
             self._ready.applied.append((self.last_applied, entry))
             self._emit("apply", index=self.last_applied, entry=entry.to_json())
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from raftref.protocol.messages import Entry, Message, NodeId
 from raftref.protocol.reads import ReadResult
+from raftref.protocol.sessions import CommandResult
 from raftref.protocol.storage import PersistWrite
 
 
@@ -30,3 +31,5 @@ class Ready:
     propose_result: ProposeResult | None = None
     # Answers to read() (raftref/protocol/reads.py), in this input or a later one.
     reads: list[ReadResult] = field(default_factory=list)
+    # The state machine's result of each command applied (raftref/protocol/sessions.py).
+    results: list[CommandResult] = field(default_factory=list)
