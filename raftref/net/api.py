@@ -3,9 +3,9 @@ key-value store's reads and writes, and fault injection. A mixin of
 :class:`~raftref.net.server.NodeServer`, which owns the node, its steps and its waiting
 clients; here is what each request asks of them and how each is answered.
 
-Writes go through the log and are answered once applied (so committed). Reads are linearizable:
-ReadIndex (thesis §6.4) when the node offers it, else through the log. A stale read, this
-node's local state as it is, is served only when asked for by name (``?stale=1``).
+Writes go through the log and are answered once applied (so committed). Reads are linearizable,
+by ReadIndex (thesis §6.4), without a log entry. A stale read, this node's local state as it
+is, is served only when asked for by name (``?stale=1``).
 """
 
 from __future__ import annotations
@@ -126,9 +126,10 @@ class ClientAPI:
 
     async def _linearizable_read(self, key: str, request: Request) -> Response:
         """A read that sees every write acknowledged before it was asked: ReadIndex (thesis
-        §6.4, raftref/protocol/reads.py) when the node offers it, else through the log."""
-        if not hasattr(self.node, "read"):
-            return await self._read_through_log(key, request)
+        §6.4, raftref/protocol/reads.py). A follower redirects to the leader it knows; the
+        leader confirms its leadership with a round of heartbeats and answers once it has
+        applied its commit index of the moment the read arrived. A leader that cannot confirm
+        (cut off, deposed without knowing it) does not answer: 503 after COMMIT_WAIT."""
         read_id = next(self._read_ids)
         answered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         # Waiting before the step: a leader alone answers the read in this very step.
@@ -152,20 +153,6 @@ class ClientAPI:
         if result.value is None:
             return Response(404, {"error": f"no key {key!r}", "index": result.index})
         return Response(200, {"key": key, "value": result.value, "index": result.index})
-
-    async def _read_through_log(self, key: str, request: Request) -> Response:
-        """A linearizable read for a node without ReadIndex: the leader appends a read marker
-        (``{"op": "read", "key": K}``, a no-op for the state machine) and answers from its
-        state machine once it has applied the marker in the term it proposed it. Every write
-        acknowledged before the read was asked is committed, so it sits before the marker;
-        and every entry this node has applied is committed, so nothing answered can be
-        undone. A follower redirects, as for a write."""
-        answer = await self._through_log({"op": "read", "key": key}, request)
-        if isinstance(answer, Response):
-            return answer
-        if key not in self.node.kv.data:
-            return Response(404, {"error": f"no key {key!r}", "index": answer})
-        return Response(200, {"key": key, "value": self.node.kv.get(key), "index": answer})
 
     async def _write(self, command: dict[str, Any], request: Request) -> Response:
         answer = await self._through_log(command, request)

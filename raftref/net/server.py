@@ -117,7 +117,7 @@ class NodeServer(ClientAPI):
             waiting = self._waiting.pop(index, None)
             if waiting is not None and not waiting[1].done():
                 waiting[1].set_result(entry.term == waiting[0])
-        for result in getattr(ready, "reads", ()):
+        for result in ready.reads:
             pending = self._reads.pop(result.request_id, None)
             if pending is not None and not pending.done():
                 pending.set_result(result)
