@@ -3,7 +3,9 @@ the harness, written as a trace."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +56,21 @@ def load_schedule(path: Path) -> Schedule:
               help="Write the schedule that was run, for exact replay.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Trace file to write (JSON Lines); '-' or absent: standard output.")
+@click.option("--clients", type=click.IntRange(0, 99), default=None,
+              help="Clients that read and write and record a history (default 0: the old single "
+                   "client that only puts; or the schedule's).")
+@click.option("--history", "history_path", type=click.Path(path_type=Path), default=None,
+              help="Write the clients' history here (JSON Lines, docs/histories.md; check it "
+                   "with raftref check-history). Needs clients.")
+@click.option("--lease-reads", is_flag=True, default=False,
+              help="Leaders answer reads under a lease (thesis 6.4.1; a clock assumption, "
+                   "docs/reads-and-sessions.md) instead of a ReadIndex round.")
 @click.option("--target", type=click.Choice(["raftref", "pysyncobj"]), default="raftref",
               show_default=True,
               help="Which Raft runs: the reference node, or real PySyncObj nodes in the harness.")
 def sim(nodes: int | None, seed: int | None, steps: int | None, schedule_path: Path | None,
         mutants: tuple[str, ...], save_schedule: Path | None, output: Path | None,
+        clients: int | None, history_path: Path | None, lease_reads: bool,
         target: str) -> None:
     """Run one seeded, fault-injected simulation and write its trace.
 
@@ -74,8 +86,18 @@ def sim(nodes: int | None, seed: int | None, steps: int | None, schedule_path: P
                            "trace)")
     check_file(output, "-o")
     check_file(save_schedule, "--save-schedule")
-    if output is not None and save_schedule is not None and same_file(output, save_schedule):
-        raise UsageFailure(f"{output}: -o and --save-schedule name the same file")
+    check_file(history_path, "--history")
+    if history_path is not None and str(history_path) == "-":
+        raise UsageFailure("--history -: give a file name (standard output is for the trace)")
+    outputs = [(p, name) for p, name in ((output, "-o"), (save_schedule, "--save-schedule"),
+                                         (history_path, "--history")) if p is not None]
+    for i, (a, name_a) in enumerate(outputs):
+        for b, name_b in outputs[i + 1:]:
+            if str(a) != "-" and same_file(a, b):
+                raise UsageFailure(f"{a}: {name_a} and {name_b} name the same file")
+    if target == "pysyncobj" and (clients or history_path is not None or lease_reads):
+        raise UsageFailure("--clients, --history and --lease-reads drive raftref's node; they "
+                           "do not apply to --target pysyncobj")
     if schedule_path is not None:
         base = load_schedule(schedule_path)
         check_schedule_seed(base.seed, schedule_path)
@@ -92,7 +114,13 @@ def sim(nodes: int | None, seed: int | None, steps: int | None, schedule_path: P
     else:
         schedule = generate_schedule(seed or 0, nodes or 3, 2000 if steps is None else steps,
                                      mutants=tuple(mutants))
-    for path in (output, save_schedule):
+    if clients is not None or lease_reads:
+        schedule = replace(schedule, clients=schedule.clients if clients is None else clients,
+                           lease_reads=schedule.lease_reads or lease_reads)
+    if history_path is not None and not (schedule.clients and schedule.proposal_interval):
+        raise UsageFailure("--history needs clients: give --clients N (the single client of "
+                           "old records no history)")
+    for path in (output, save_schedule, history_path):
         if path is not None and schedule_path is not None and same_file(path, schedule_path):
             raise UsageFailure(f"{path}: refusing to overwrite the schedule being replayed")
     if target == "pysyncobj":
@@ -110,16 +138,27 @@ def sim(nodes: int | None, seed: int | None, steps: int | None, schedule_path: P
     if save_schedule is not None:
         with atomic_output(save_schedule) as f:
             f.write(orjson.dumps(schedule.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
-    if output is None or str(output) == "-":
-        result = runner(schedule, sys.stdout.buffer)
-        sys.stdout.buffer.flush()
-    else:
-        with atomic_output(output) as f:
-            result = runner(schedule, f)
-    click.echo(describe_run(schedule, result, output), err=True)
+    with contextlib.ExitStack() as stack:
+        history = (None if history_path is None
+                   else stack.enter_context(atomic_output(history_path)))
+        if output is None or str(output) == "-":
+            result = run(runner, schedule, sys.stdout.buffer, history)
+            sys.stdout.buffer.flush()
+        else:
+            with atomic_output(output) as f:
+                result = run(runner, schedule, f, history)
+    click.echo(describe_run(schedule, result, output, history_path), err=True)
 
 
-def describe_run(schedule: Schedule, result: SimResult, output: Path | None) -> str:
+def run(runner: Any, schedule: Schedule, stream: Any, history: Any) -> SimResult:
+    """The simulator with its history stream; the harness has no clients of that kind."""
+    if history is None:
+        return runner(schedule, stream)  # type: ignore[no-any-return]
+    return runner(schedule, stream, history)  # type: ignore[no-any-return]
+
+
+def describe_run(schedule: Schedule, result: SimResult, output: Path | None,
+                 history: Path | None = None) -> str:
     """A few lines a person reads after a run."""
     split = [t for t, ls in result.leaders.items() if len(ls) > 1]
     up = [n for n, u in result.up.items() if u]
@@ -136,6 +175,15 @@ def describe_run(schedule: Schedule, result: SimResult, output: Path | None) -> 
         f"  proposals accepted {result.proposals_accepted}; up at end: {', '.join(up) or 'none'}; "
         f"commit index {max(result.commit.values(), default=0)}",
     ]
+    if schedule.clients and schedule.proposal_interval:
+        done = result.completions
+        lines.append(f"  clients {schedule.clients}: {result.operations} operations, "
+                     f"{done.get('ok', 0)} ok, {done.get('fail', 0)} fail, "
+                     f"{done.get('info', 0)} info, "
+                     f"{result.operations - sum(done.values())} still outstanding at the end"
+                     + (", reads under leases" if schedule.lease_reads else ""))
     if output is not None and str(output) != "-":
         lines.append(f"  trace: {output}   (check it: raftref check {output})")
+    if history is not None:
+        lines.append(f"  history: {history}   (check it: raftref check-history {history})")
     return "\n".join(lines)

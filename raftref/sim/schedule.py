@@ -128,6 +128,14 @@ class Schedule:
     election_timeout_min: int = 10
     election_timeout_max: int = 20
     heartbeat_interval: int = 2
+    # Clients that record a history (raftref/sim/clients.py): 0 keeps the single client of
+    # old, which puts a value every proposal_interval ticks and records nothing. With clients,
+    # proposal_interval is each client's pause between operations; an attempt times out after
+    # client_timeout ticks, and an operation gives up after client_attempts attempts.
+    clients: int = 0
+    client_timeout: int = 30
+    client_attempts: int = 4
+    lease_reads: bool = False  # NodeConfig.lease_reads: reads under a leader lease (§6.4.1)
 
     @property
     def node_ids(self) -> tuple[str, ...]:
@@ -148,6 +156,9 @@ class Schedule:
             # (whose options embed the schedule) written before these fields existed replay
             # to the same bytes.
             **{name: getattr(self, name) for name, default in TIMING_DEFAULTS.items()
+               if getattr(self, name) != default},
+            # Likewise the clients' fields (their defaults are the old single client's run).
+            **{name: getattr(self, name) for name, default in CLIENT_DEFAULTS.items()
                if getattr(self, name) != default},
         }
 
@@ -171,7 +182,7 @@ class Schedule:
         if not isinstance(obj, dict):
             raise ScheduleError("top level: a schedule is a JSON object")
         known = {"seed", "nodes", "steps", "network", "proposal_interval", "mutants", "faults",
-                 "message_faults", "max_entries", *TIMING_DEFAULTS}
+                 "message_faults", "max_entries", *TIMING_DEFAULTS, *CLIENT_DEFAULTS}
         extra = sorted(set(obj) - known)
         if extra:
             raise ScheduleError(f"{extra[0]}: unknown field (known: {', '.join(sorted(known))})")
@@ -210,14 +221,22 @@ class Schedule:
             raise ScheduleError("message_faults: must be a list")
         message_faults = tuple(_message_fault(m, i) for i, m in enumerate(mf_obj))
         timing = {name: _int(obj, name, default) for name, default in TIMING_DEFAULTS.items()}
+        clients = {"clients": _int(obj, "clients", 0, minimum=0),
+                   "client_timeout": _int(obj, "client_timeout", 30, minimum=1),
+                   "client_attempts": _int(obj, "client_attempts", 4, minimum=1)}
+        lease = obj.get("lease_reads", False)
+        if not isinstance(lease, bool):
+            raise ScheduleError(f"lease_reads: must be true or false, got {lease!r}")
         schedule = Schedule(seed, nodes, steps, network, faults, interval, tuple(mutants),
-                            message_faults, max_entries, **timing)
+                            message_faults, max_entries, **timing, **clients, lease_reads=lease)
         schedule.validate_timing()
         return schedule
 
 
 TIMING_DEFAULTS = {"election_timeout_min": 10, "election_timeout_max": 20,
                    "heartbeat_interval": 2}
+CLIENT_DEFAULTS: dict[str, Any] = {"clients": 0, "client_timeout": 30, "client_attempts": 4,
+                                   "lease_reads": False}
 
 
 def _int(obj: dict[str, Any], key: str, default: int, minimum: int | None = None,

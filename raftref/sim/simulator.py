@@ -23,10 +23,11 @@ from raftref.protocol.messages import (
     RequestVoteResponse,
 )
 from raftref.protocol.node import LEADER, Node, NodeConfig, PersistentState, Ready
+from raftref.sim.clients import Clients, HistoryWriter
 from raftref.sim.schedule import Fault, MessageFault, NetworkProfile, Schedule
 from raftref.trace import TraceWriter, header
 
-TICK, DELIVER, FAULT, CLIENT = 0, 1, 2, 3
+TICK, DELIVER, FAULT, CLIENT, CLIENT_ACT, CLIENT_TIMEOUT = 0, 1, 2, 3, 4, 5
 
 
 @dataclass
@@ -46,13 +47,17 @@ class SimResult:
     applied: dict[str, int] = field(default_factory=dict)
     logs: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     kv: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the clients' history (clients > 0): operations invoked, and completions by type
+    operations: int = 0
+    completions: dict[str, int] = field(default_factory=dict)
 
 
 class Simulation:
-    """Runs ``schedule`` and writes its trace to ``stream`` (or nowhere when None)."""
+    """Runs ``schedule`` and writes its trace to ``stream`` (or nowhere when None), and the
+    clients' history to ``history`` (when the schedule has clients)."""
 
     def __init__(self, schedule: Schedule, stream: IO[bytes] | None = None,
-                 config: NodeConfig | None = None) -> None:
+                 config: NodeConfig | None = None, history: IO[bytes] | None = None) -> None:
         self.schedule = schedule
         self.ids = schedule.node_ids
         self.mutants = check_mutants(schedule.mutants)
@@ -61,7 +66,7 @@ class Simulation:
             election_timeout_min=schedule.election_timeout_min,
             election_timeout_max=schedule.election_timeout_max,
             heartbeat_interval=schedule.heartbeat_interval,
-            max_entries_per_message=schedule.max_entries)
+            max_entries_per_message=schedule.max_entries, lease_reads=schedule.lease_reads)
         self.net = schedule.network
         self.net_rng = random.Random(f"net:{schedule.seed}")
         self.client_rng = random.Random(f"client:{schedule.seed}")
@@ -79,11 +84,19 @@ class Simulation:
         options = schedule.to_json()
         options.pop("faults")
         self.trace = TraceWriter(stream, header(self.ids, schedule.seed, options))
+        self.clients: Clients | None = None
+        if schedule.clients and schedule.proposal_interval > 0:
+            self.clients = Clients(self, schedule.clients, schedule.seed,
+                                   schedule.proposal_interval, schedule.client_timeout,
+                                   schedule.client_attempts,
+                                   HistoryWriter(history, schedule.seed, options))
         for node_id in self.ids:
             self._start(node_id)
         for fault in schedule.faults:
             self._push(fault.at, FAULT, fault)
-        if schedule.proposal_interval > 0:
+        if self.clients is not None:
+            self.clients.start()
+        elif schedule.proposal_interval > 0:
             self._push(schedule.proposal_interval, CLIENT, None)
 
     # ------------------------------------------------------------------ the loop
@@ -98,8 +111,12 @@ class Simulation:
                 self._deliver(payload)
             elif kind == FAULT:
                 self._fault(payload)
-            else:
+            elif kind == CLIENT:
                 self._client()
+            elif kind == CLIENT_ACT:
+                self.clients.act(payload)  # type: ignore[union-attr]
+            else:
+                self.clients.timed_out(payload)  # type: ignore[union-attr]
         self._summarize()
         return self.result
 
@@ -129,6 +146,8 @@ class Simulation:
                 self.result.leaders.setdefault(event["term"], []).append(node.id)
         for msg in ready.messages:
             self._send(msg)
+        if self.clients is not None:
+            self.clients.on_ready(node.id, ready)
 
     def _tick(self, payload: tuple[str, int]) -> None:
         node_id, incarnation = payload
@@ -177,6 +196,8 @@ class Simulation:
                 self.result.events += 1
                 self.nodes[node.id] = None  # volatile state is gone; the disk stays
                 self.incarnation[node.id] += 1
+                if self.clients is not None:
+                    self.clients.crashed(node.id)
         elif fault.action == "restart":
             if self.nodes.get(fault.node) is None:  # type: ignore[arg-type]
                 self._start(fault.node)  # type: ignore[arg-type]
@@ -216,8 +237,27 @@ class Simulation:
         elif result is not None:
             self._client_target = result.leader_hint
 
+    # ------------------------------------------------------------------ for the clients
+
+    def up_nodes(self) -> list[str]:
+        return [n for n in self.ids if self.nodes.get(n) is not None]
+
+    def node(self, node_id: str) -> Node | None:
+        return self.nodes.get(node_id)
+
+    def perform(self, node: Node, ready: Ready) -> None:
+        self._perform(node, ready)
+
+    def later(self, delay: int, kind: str, payload: Any) -> None:
+        self._push(self.now + delay, CLIENT_ACT if kind == "client" else CLIENT_TIMEOUT,
+                   payload)
+
     def _summarize(self) -> None:
         r = self.result
+        if self.clients is not None:
+            r.operations = self.clients.history.operations
+            r.completions = dict(self.clients.history.completions)
+            r.proposals_accepted += self.clients.proposals_accepted
         for n in self.ids:
             node = self.nodes.get(n)
             r.up[n] = node is not None
@@ -256,6 +296,7 @@ def plan_delivery(rng: random.Random, net: NetworkProfile, is_append: bool, is_r
     return [] if lost else delays[:copies]
 
 
-def run_schedule(schedule: Schedule, stream: IO[bytes] | None = None) -> SimResult:
-    """Run one schedule to completion."""
-    return Simulation(schedule, stream).run()
+def run_schedule(schedule: Schedule, stream: IO[bytes] | None = None,
+                 history: IO[bytes] | None = None) -> SimResult:
+    """Run one schedule to completion; the clients' history (if any) goes to ``history``."""
+    return Simulation(schedule, stream, history=history).run()
