@@ -255,7 +255,7 @@ class Model:
         kind = obj.get("kind") if type(obj) is dict else None
         field = self.raw_fields.get(kind) if type(kind) is str else None
         target = _raw_data(obj, field) if field is not None and field in obj else obj
-        ev: Event = msgspec.convert(target, self.any_event, strict=False)
+        ev: Event = msgspec.convert(_big_ints(target), self.any_event, strict=False)
         if not _as_written(to_builtins(ev), obj):
             raise msgspec.ValidationError("a value of another JSON type than the field's")
         return ev
@@ -316,6 +316,20 @@ def _raw_data(obj: dict[str, Any], field: str) -> dict[str, Any]:
 
     value = obj[field]
     return {**obj, field: [raw(e) for e in value] if type(value) is list else raw(value)}
+
+
+def _big_ints(value: Any) -> Any:
+    """``value`` with integral floats beyond 2**53 as ints, outside ``data`` (any JSON value,
+    kept as written): lax conversion takes smaller ones only, and the schema's integers are
+    all integral numbers (``9007199254740994.0`` is one)."""
+    kind = type(value)
+    if kind is float:
+        return int(value) if value.is_integer() and abs(value) > 2**53 else value
+    if kind is dict:
+        return {k: v if k == "data" else _big_ints(v) for k, v in value.items()}
+    if kind is list:
+        return [_big_ints(v) for v in value]
+    return value
 
 
 def _builtin(value: Any) -> Any:
