@@ -22,22 +22,30 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from dataclasses import replace
 
 from raftref.mutants import EXPECTED, MUTANTS
 from raftref.search.fuzz import hunt, judge
 from raftref.sim.schedule import generate_schedule
 
 # The generator each mutant is hunted with (as in tests/test_fuzz.py).
-GENERATOR = {"stale-reply-match": "stale-acks"}
+GENERATOR = {"stale-reply-match": "stale-acks", "unconfirmed-read": "clients",
+             "follower-local-read": "clients", "lease-past-bound": "leases",
+             "duplicate-retry": "clients"}
 
 
 def baseline(mutant: str, seed: int, budget: int, seconds: float, steps: int) -> tuple[int, float]:
     """Examples and seconds until a random default-mix schedule violates an expected property;
-    (budget + 1, elapsed) when none does within the budget."""
+    (budget + 1, elapsed) when none does within the budget. For the mutants of what clients
+    see, the default mix runs with 3 clients recording a history (and leases for the lease
+    mutant), since without clients nothing could show them."""
+    generator = GENERATOR.get(mutant, "random")
     started = time.monotonic()
     for i in range(1, budget + 1):
         schedule = generate_schedule(seed=seed * 100_003 + i, nodes=3 if i % 2 else 5,
                                      steps=steps, mutants=(mutant,))
+        if generator in ("clients", "leases"):
+            schedule = replace(schedule, clients=3, lease_reads=generator == "leases")
         if set(judge(schedule).violated) & EXPECTED[mutant]:
             return i, time.monotonic() - started
         if time.monotonic() - started > seconds:

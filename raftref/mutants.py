@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from raftref.protocol.kv import Session
 from raftref.protocol.messages import (
     AppendEntries,
     AppendEntriesResponse,
@@ -20,6 +21,7 @@ from raftref.protocol.messages import (
     is_reply,
 )
 from raftref.protocol.node import Node
+from raftref.protocol.reads import PendingRead
 from raftref.protocol.roles import CANDIDATE
 
 
@@ -140,6 +142,52 @@ class StaleReplyMatch(Node):
         return msg.term == self.current_term or msg.success
 
 
+class UnconfirmedRead(Node):
+    """Leader answers reads from its state without confirming it still leads.
+
+    Rule (thesis §6.4 step 2): answer only after a majority acknowledged, in the leader's
+    term, an AppendEntries sent after the read index was recorded. Bug: no round, so a leader
+    cut off from the majority, deposed without knowing it, answers with values a newer leader
+    has overwritten."""
+
+    def leadership_confirmed(self, read: PendingRead) -> bool:
+        return True
+
+
+class FollowerLocalRead(Node):
+    """Follower answers reads from its own state machine.
+
+    Rule (thesis §6.4): a follower has no read index of its own; it gets one from the leader
+    (here: it redirects to the leader). Bug: it takes its own commit index, which can lag
+    behind writes the leader has already acknowledged, so a read misses them."""
+
+    def follower_read_index(self) -> int | None:
+        return self.commit_index
+
+
+class LeasePastBound(Node):
+    """Lease reads trust a lease past its bound.
+
+    Rule (thesis §6.4.1): a lease read is answered only before the tick at which the
+    acknowledged AppendEntries were sent plus the election timeout's minimum minus the drift
+    margin. Bug: once acquired, the lease never ends, so a leader cut off answers reads long
+    after a newer leader was elected and wrote."""
+
+    def lease_is_valid(self) -> bool:
+        return self.reads.lease_until is not None
+
+
+class DuplicateRetry(Node):
+    """A retried write is applied twice: no session check.
+
+    Rule (thesis §6.3): a command whose sequence number its session has already executed is
+    answered with the saved result, not applied again. Bug: every copy in the log is applied,
+    so a client's retry after a timeout appends its value twice."""
+
+    def is_duplicate(self, session: Session, seq: int) -> bool:
+        return False
+
+
 #: Every mutant by name, in the order `raftref mutants` lists them.
 ZOO: dict[str, type[Node]] = {
     "figure8": Figure8,
@@ -152,6 +200,10 @@ ZOO: dict[str, type[Node]] = {
     "candidate-ignores-leader": CandidateIgnoresLeader,
     "ignore-higher-term-reply": IgnoreHigherTermReply,
     "stale-reply-match": StaleReplyMatch,
+    "unconfirmed-read": UnconfirmedRead,
+    "follower-local-read": FollowerLocalRead,
+    "lease-past-bound": LeasePastBound,
+    "duplicate-retry": DuplicateRetry,
 }
 
 def _summary(cls: type[Node]) -> str:
@@ -201,4 +253,10 @@ EXPECTED: dict[str, frozenset[str]] = {
     "candidate-ignores-leader": frozenset({"MessageRules"}),
     "ignore-higher-term-reply": frozenset({"MessageRules"}),
     "stale-reply-match": frozenset({"CommitJustified"}),
+    # Bugs of what clients see: only the clients' history shows them (no trace property
+    # relates a read's answer to the log), so they are found by the linearizability check.
+    "unconfirmed-read": frozenset({"Linearizable"}),
+    "follower-local-read": frozenset({"Linearizable"}),
+    "lease-past-bound": frozenset({"Linearizable"}),
+    "duplicate-retry": frozenset({"Linearizable"}),
 }

@@ -9,8 +9,10 @@ import orjson
 import pytest
 
 from checker import check_files
+from checker.history import check_history
 from raftref.mutants import EXPECTED
 from raftref.search.fuzz import judge
+from raftref.search.judging import LINEARIZABLE
 from raftref.sim.schedule import Schedule
 
 from .conftest import ROOT
@@ -28,6 +30,13 @@ def test_saved_counterexample_replays_to_the_violation_in_its_name(path: Path) -
     schedule = Schedule.from_json(orjson.loads(path.read_bytes()))
     assert schedule.mutants == (mutant,)
     assert prop in EXPECTED[mutant]
-    assert prop in judge(schedule).violated
+    verdict = judge(schedule)
+    assert prop in verdict.violated
     trace = path.with_name(path.name.replace(".schedule.json", ".jsonl"))
-    assert prop in check_files([str(trace)]).violated
+    assert verdict.trace == trace.read_bytes(), "the schedule replays to its trace, byte for byte"
+    if prop == LINEARIZABLE:
+        history = path.with_name(path.name.replace(".schedule.json", ".history.jsonl"))
+        assert verdict.history == history.read_bytes()
+        assert check_history([history]).verdict == "not linearizable"
+    else:
+        assert prop in check_files([str(trace)]).violated

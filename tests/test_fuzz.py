@@ -43,6 +43,13 @@ CAMPAIGNS = [
     # is re-elected while that acknowledgement is still in flight, and then counts the
     # follower for entries it lacks (5 nodes): the leader churn of "stale-acks" reaches it.
     ("stale-reply-match", "stale-acks", 1, 300),
+    # What clients see, found through the clients' history (the Linearizable property): the
+    # "clients" generator cuts one node off at a time while clients bound to each node read
+    # and write; "leases" does the same with reads under leader leases.
+    ("unconfirmed-read", "clients", 1, 300),
+    ("follower-local-read", "clients", 1, 100),
+    ("lease-past-bound", "leases", 1, 300),
+    ("duplicate-retry", "clients", 1, 100),
 ]
 
 # Shrinking is bounded by a number of runs, not seconds, so the result does not depend on the
@@ -87,14 +94,26 @@ def test_fixed_seed_campaign_finds_mutant_and_counterexample_replays(
     shorter = judge(replace(finding.schedule, steps=finding.schedule.steps - 1))
     assert not set(shorter.violated) & EXPECTED[mutant]
     paths = save_finding(finding, tmp_path, mutant, seed)
+    suffixes = [".schedule.json", ".jsonl", ".report.txt", ".report.html"]
+    if finding.schedule.clients:
+        suffixes.append(".history.jsonl")
     assert [p.name for p in paths] == [
         f"{mutant}--{finding.property}--{finding.schedule.nodes}n-seed{seed}{suffix}"
-        for suffix in (".schedule.json", ".jsonl", ".report.txt", ".report.html")]
-    # Replay from the saved file: same trace, same violation.
+        for suffix in suffixes]
+    # Replay from the saved file: same trace (and history), same violation.
     schedule = Schedule.from_json(orjson.loads(paths[0].read_bytes()))
     again = judge(schedule)
     assert again.trace == paths[1].read_bytes()
+    if finding.schedule.clients:
+        assert again.history == paths[4].read_bytes()
+        assert "not linearizable" in paths[2].read_text()
     assert finding.property in again.violated
+
+
+@pytest.mark.parametrize("generator", ["clients", "leases"])
+def test_reference_node_keeps_its_histories_linearizable(generator: str) -> None:
+    result = hunt(seed=5, examples=8, steps=2500, generator=generator)
+    assert result.finding is None, result.finding and result.finding.report_text
 
 
 def test_replay_with_the_cli_reproduces_the_violation(tmp_path: Path) -> None:

@@ -219,6 +219,7 @@ def demo(out_dir: Path, runs: int, steps: int, mutant: str = "figure8",
     console.print(f"{runs} runs in {time.monotonic() - started:.1f}s: "
                   + ("[green]every property held in every run[/]" if not failures
                      else f"[red]{failures} runs violated a property[/]"))
+    failures += _history_demo(out_dir)
     console.print(f"\nNow the checker's other half: switching on the '{mutant}' bug and letting "
                   f"Hypothesis hunt for a schedule that exposes it, then shrink it.")
     options = FuzzOptions(examples=300, mutant=mutant, seed=1, steps=3000, shrink_seconds=30,
@@ -243,6 +244,52 @@ def demo(out_dir: Path, runs: int, steps: int, mutant: str = "figure8",
     else:
         console.print(f"[red]the {mutant} mutant was not caught[/]")
     return 0 if not failures and findings else 1
+
+
+# The demo's history runs: seed 2 of the default fault mix with 3 clients, on the correct node
+# and with the follower-local-read bug (whose history that seed shows not linearizable).
+HISTORY_DEMO_SEED = 2
+HISTORY_DEMO_BUG = "follower-local-read"
+
+
+def _history_demo(out_dir: Path) -> int:
+    """What clients saw: one run of 3 clients on the correct node and one with a read bug, each
+    history checked for linearizability (docs/histories.md). Returns 1 if the correct node's
+    history is not linearizable or the bug's is."""
+    from dataclasses import replace
+
+    from checker.history import check_history
+    from raftref.files import atomic_output
+    from raftref.sim.schedule import generate_schedule
+    from raftref.sim.simulator import run_schedule
+
+    console.print("\nWhat the clients saw: 3 clients read (ReadIndex), put, append and cas with "
+                  "retries, and their history is checked for linearizability:")
+    bad = 0
+    for bug in (None, HISTORY_DEMO_BUG):
+        schedule = replace(generate_schedule(HISTORY_DEMO_SEED, 3, 3000,
+                                             mutants=(bug,) if bug else ()), clients=3)
+        stem = out_dir / f"clients-{bug or 'reference'}-seed{HISTORY_DEMO_SEED}"
+        trace, history = stem.with_suffix(".jsonl"), stem.with_suffix(".history.jsonl")
+        with atomic_output(trace) as t, atomic_output(history) as h:
+            result = run_schedule(schedule, t, h)
+        report = check_history([history], model="kv", timeout=30)
+        done = result.completions
+        console.print(f"  {'the ' + bug + ' bug' if bug else 'the correct node'}: "
+                      f"{result.operations} operations ({done.get('ok', 0)} ok, "
+                      f"{done.get('fail', 0)} fail, {done.get('info', 0)} info): "
+                      f"[{'green' if report.ok else 'red'}]{report.verdict}[/] "
+                      f"({report.seconds:.2f}s)  {history}", soft_wrap=True)
+        if bug:
+            bad += report.ok
+            lines = report.to_text().splitlines()
+            culprit = [ln for ln in lines if "cannot be ordered" in ln or ln.startswith("    ")]
+            console.print("\n".join("    " + ln.strip() for ln in culprit[:6]), markup=False,
+                          highlight=False, soft_wrap=True)
+        else:
+            bad += not report.ok
+    console.print("  check one yourself: raftref check-history FILE")
+    return 1 if bad else 0
 
 
 def _first_violation(report_text: str) -> str:

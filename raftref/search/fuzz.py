@@ -22,10 +22,16 @@ from hypothesis import target as steer
 from hypothesis.errors import NoSuchExample, Unsatisfiable
 
 from checker import check_files, check_lines
+from checker.history import HistoryReport, check_history
 from checker.report import CheckReport
 from checker.report_html.render import write_html_report
 from raftref.files import atomic_output
 from raftref.mutants import EXPECTED, check_mutants
+from raftref.search.judging import (
+    HISTORY_TIMEOUT,
+    history_violations,
+    judge_history,
+)
 from raftref.search.rehunt import rehunt
 from raftref.search.reproducible import no_local_constants
 from raftref.search.shorten import Budget, Shortener
@@ -41,6 +47,8 @@ class Verdict:
     violated: list[str]
     report: CheckReport
     trace: bytes
+    history: bytes = b""  # the clients' history (empty without clients)
+    history_report: HistoryReport | None = None
 
 
 TARGETS = ("raftref", "pysyncobj")
@@ -48,19 +56,22 @@ TARGETS = ("raftref", "pysyncobj")
 
 def judge(schedule: Schedule, target: str = "raftref") -> Verdict:
     """Run ``schedule`` on ``target`` (the simulator's reference nodes, or a PySyncObj cluster
-    in the harness) and check the whole trace."""
-    buf = io.BytesIO()
+    in the harness) and check the whole trace, and the clients' history when the schedule has
+    clients (a history that is not linearizable violates :data:`LINEARIZABLE`)."""
+    buf, history = io.BytesIO(), io.BytesIO()
     if target == "pysyncobj":
         from raftref.harness.pysyncobj import run_pysyncobj
 
         run_pysyncobj(schedule, buf)
     elif target == "raftref":
-        run_schedule(schedule, buf)
+        run_schedule(schedule, buf, history)
     else:
         raise ValueError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     trace = buf.getvalue()
     report = check_lines(trace.decode().splitlines(), name="<simulated>")
-    return Verdict(report.violated, report, trace)
+    history_report = judge_history(history.getvalue())
+    return Verdict(report.violated + history_violations(history_report), report, trace,
+                   history.getvalue(), history_report)
 
 
 @dataclass
@@ -77,6 +88,7 @@ class Finding:
     shrink_seconds: float
     files: list[Path] = field(default_factory=list)
     target: str = "raftref"
+    history: bytes = b""
 
     @property
     def events(self) -> int:
@@ -208,7 +220,7 @@ def hunt(
             property=hits[0], violated=verdict.violated, schedule=minimal, trace=verdict.trace,
             report_text=verdict.report.to_text(), found_after_examples=examples_to_hit,
             found_after_seconds=seconds_to_hit, shrink_seconds=result.seconds - seconds_to_hit,
-            target=target,
+            target=target, history=verdict.history,
         )
     return result
 
@@ -249,11 +261,14 @@ def _size(schedule: Schedule) -> tuple[int, int]:
 
 def save_finding(finding: Finding, out_dir: Path, mutant: str | None, seed: int) -> list[Path]:
     """Write the shrunk schedule, its trace, the checker's report and the space-time page
-    under ``out_dir`` with a name that says the mutant and the property; returns the paths.
-    Existing files are never overwritten."""
+    under ``out_dir`` with a name that says the mutant and the property, and the clients'
+    history beside the trace when the run has one (its verdict ends the report); returns the
+    paths. Existing files are never overwritten."""
     label = mutant or ("reference" if finding.target == "raftref" else finding.target)
     stem = f"{label}--{finding.property}--{finding.schedule.nodes}n-seed{seed}"
-    suffixes = (".schedule.json", ".jsonl", ".report.txt", ".report.html")
+    suffixes: tuple[str, ...] = (".schedule.json", ".jsonl", ".report.txt", ".report.html")
+    if finding.history:
+        suffixes += (".history.jsonl",)
     paths = [out_dir / f"{stem}{suffix}" for suffix in suffixes]
     n = 1
     while any(p.exists() for p in paths):
@@ -266,6 +281,12 @@ def save_finding(finding: Finding, out_dir: Path, mutant: str | None, seed: int)
     # Check the saved file itself, so the report cites its real name and line numbers.
     report = check_files([str(paths[1])])
     finding.report_text = report.to_text()
+    if finding.history:
+        with atomic_output(paths[4]) as f:
+            f.write(finding.history)
+        history_report = check_history([paths[4]], model="kv", timeout=HISTORY_TIMEOUT)
+        finding.report_text += ("\n\nThe clients' history (raftref check-history "
+                                f"{paths[4]}):\n{history_report.to_text()}")
     with atomic_output(paths[2]) as f:
         f.write(finding.report_text.encode() + b"\n")
     write_html_report([paths[1]], report, paths[3],

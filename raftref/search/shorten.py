@@ -43,6 +43,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from checker import check_lines
+from raftref.search.judging import history_violations, judge_history
 from raftref.sim.schedule import FAULT_ACTIONS, Fault, Schedule
 from raftref.sim.simulator import Simulation
 
@@ -125,8 +126,7 @@ class Shortener:
         self.budget.spend()
         if self.judge is not None:
             return self._hit(self.judge(schedule))
-        return self._hit(check_lines(_simulate(schedule)[0].decode().splitlines(),
-                                     name="<shortening>").violated)
+        return self._hit(violated(schedule))
 
     def violation_step(self, schedule: Schedule) -> int | None:
         """The fewest steps of ``schedule`` that still violate a wanted property, or None when
@@ -136,9 +136,12 @@ class Shortener:
                 return None
             return self._bisect(schedule, 0, schedule.steps)
         self.budget.spend()
-        trace, line_steps = _simulate(schedule)
+        trace, line_steps, history = _simulate(schedule)
         report = check_lines(trace.decode().splitlines(), name="<shortening>")
         if not self._hit(report.violated):
+            if self._hit(history_violations(judge_history(history))):
+                # A history has no line a step wrote last: search the step.
+                return self._bisect(schedule, 0, schedule.steps)
             return None
         # The step that wrote the last line a violation cites is where the checker sees it;
         # one more run confirms it (a property decided later than its last cited line falls
@@ -215,9 +218,7 @@ class Shortener:
                                                if m.send <= sim.result.messages_sent))
         if trimmed == schedule:
             return schedule
-        return trimmed if self._hit(check_lines(
-            _simulate(trimmed)[0].decode().splitlines(), name="<shortening>").violated) \
-            else schedule
+        return trimmed if self._hit(violated(trimmed)) else schedule
 
 
 def simplicity(schedule: Schedule) -> tuple[int, int, int]:
@@ -227,12 +228,20 @@ def simplicity(schedule: Schedule) -> tuple[int, int, int]:
             sum(f.at for f in schedule.faults))
 
 
-def _simulate(schedule: Schedule) -> tuple[bytes, list[int]]:
-    buf = _Stamped()
-    sim = Simulation(schedule, buf)
+def violated(schedule: Schedule) -> list[str]:
+    """The properties a simulated run of ``schedule`` violates, its trace's and its
+    history's."""
+    trace, _, history = _simulate(schedule)
+    return (check_lines(trace.decode().splitlines(), name="<shortening>").violated
+            + history_violations(judge_history(history)))
+
+
+def _simulate(schedule: Schedule) -> tuple[bytes, list[int], bytes]:
+    buf, history = _Stamped(), io.BytesIO()
+    sim = Simulation(schedule, buf, history=history)
     buf.sim = sim
     sim.run()
-    return buf.getvalue(), buf.line_steps
+    return buf.getvalue(), buf.line_steps, history.getvalue()
 
 
 def _ordered(faults: list[Fault]) -> tuple[Fault, ...]:

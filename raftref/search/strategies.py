@@ -29,7 +29,8 @@ from raftref.sim.schedule import (
     generate_schedule,
 )
 
-GENERATORS = ("random", "lossy-sync", "pct", "restarts", "stale-appends", "stale-acks")
+GENERATORS = ("random", "lossy-sync", "pct", "restarts", "stale-appends", "stale-acks",
+              "clients", "leases")
 
 
 def _ids(nodes: int) -> list[str]:
@@ -138,6 +139,8 @@ def schedules(draw: st.DrawFn, nodes: int | None = None, steps: int = 3000,
     elif generator == "stale-acks":
         n = 5  # one stale acknowledgement can tip a quorum of 3, not a quorum of 2 (the
         # leader's own vote plus any single follower's: a real one would do)
+    elif generator in ("clients", "leases"):
+        n = 3  # a node cut off is then the leader one time in three
     else:
         n = draw(st.sampled_from([3, 5]))
     horizon = estimated_ticks(steps, n)
@@ -147,6 +150,7 @@ def schedules(draw: st.DrawFn, nodes: int | None = None, steps: int = 3000,
     interval = draw(st.sampled_from([5, 2, 1]))
     # Smaller AppendEntries batches leave followers holding entries past the last new one.
     max_entries = draw(st.sampled_from([8, 2, 1]))
+    clients, lease_reads = 0, False  # the old single client, except for the client generators
     if generator == "random":
         # Every example is at least a default-mix run: the simulator's own mix of crashes and
         # partitions for this seed (what ``raftref sim`` runs), on a network at least as hostile
@@ -204,9 +208,31 @@ def schedules(draw: st.DrawFn, nodes: int | None = None, steps: int = 3000,
         faults = draw(churn(n))
         interval = draw(st.sampled_from([5, 2]))
         targeted = draw(message_faults(steps))
+    elif generator in ("clients", "leases"):
+        # Clients that record a history (raftref/sim/clients.py), judged for linearizability:
+        # the seed's default mix of crashes and partitions plus drawn ones (a leader cut off
+        # from its clients' writes, deposed while it still answers reads), on a network at
+        # least as hostile as the realistic one. "leases": reads under leader leases.
+        # One node cut off at a time (PCT style), long enough for the others to elect a leader
+        # and write; when it is the leader, the clients whose own node it is keep asking it.
+        # (No other partitions: a partition replaces the one in force.)
+        network = draw(network_profiles())
+        faults = []
+        t = 0
+        for gap, node, length in draw(st.lists(st.tuples(
+                st.integers(20, horizon // 4), st.sampled_from(_ids(n)), st.integers(60, 200)),
+                min_size=1, max_size=4)):
+            at = t + gap
+            rest = tuple(x for x in _ids(n) if x != node)
+            faults += [Fault(at, "partition", groups=((node,), rest)), Fault(at + length, "heal")]
+            t = at + length + 1
+        faults += draw(crashes(n, horizon))
+        targeted = draw(message_faults(steps).filter(lambda ms: len(ms) <= 4))
+        clients = draw(st.sampled_from([4, 3, 6]))
+        lease_reads = generator == "leases"
     else:
         raise ValueError(f"unknown generator {generator!r}; choose one of {', '.join(GENERATORS)}")
     return Schedule(seed=seed, nodes=n, steps=steps, network=network, faults=_ordered(faults),
                     proposal_interval=interval, mutants=tuple(mutants),
                     message_faults=tuple(sorted(targeted, key=lambda m: m.send)),
-                    max_entries=max_entries)
+                    max_entries=max_entries, clients=clients, lease_reads=lease_reads)

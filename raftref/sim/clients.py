@@ -2,7 +2,8 @@
 spec/history.schema.json (docs/histories.md), checked for linearizability by checker.history.
 
 Each client (a *process* of the history, numbered from 0) registers a session (thesis §6.3),
-then issues one operation at a time on a few keys: ``get`` (a read through the node's ``read``
+then issues one operation at a time on a few keys, each starting at the client's own node
+(client p's is node p mod n, as Jepsen binds each client to a node): ``get`` (a read through the node's ``read``
 input: ReadIndex, or a lease), ``put``, ``append`` and ``cas`` (log commands carrying the
 client's id and sequence number). It sends each attempt to the node it believes leads,
 follows redirect hints, and retries the same command (same sequence number) after a refusal,
@@ -44,6 +45,7 @@ class Driver(Protocol):
     """What the clients need of the simulator."""
 
     now: int
+    ids: tuple[str, ...]
 
     def up_nodes(self) -> list[str]: ...
     def node(self, node_id: str) -> Node | None: ...
@@ -139,6 +141,9 @@ class Clients:
             self._send(c)
             return
         if c.op is None:
+            # Each operation starts at the client's own node, as Jepsen binds each client to
+            # one node; redirects and retries within the operation go elsewhere.
+            c.target = self.driver.ids[c.process % len(self.driver.ids)]
             c.op = self._new_operation(c)
             self.history.write("invoke", c.process, c.op, self._asked(c.op))
         self._send(c)
