@@ -91,7 +91,7 @@ def check_operations(ops: Sequence[Operation], model: Model, timeout: float | No
         else:
             initial, stepper = model.initial, model.stepper
         running[key] = _Search(key, group, kept, searching(
-            kept, [stepper(op) for op in kept], initial, None if keyed_whole else model))
+            kept, [stepper(op) for op in kept], initial, model, keyed=keyed_whole))
     results: list[KeyResult] = []
     failed = False
     while running:

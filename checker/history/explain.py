@@ -10,8 +10,10 @@ linearizable:
   read was invoked``);
 - a small set of operations that cannot be ordered: found by deleting operations (halves,
   then quarters, ..., then one at a time) while what is left is still not linearizable and
-  every value an operation observed is still written by one left (so that a deletion never
-  makes the set fail for a new reason, a read of a value nobody wrote). When the deletions
+  every value an operation observed is still made by one left, unless the whole history
+  does not make it either (so that a deletion never makes the set fail for a new reason, a
+  read of a value nobody wrote; a read of a value nobody in the history wrote is a reason
+  of its own, and the set is that read alone). When the deletions
   finish, removing any one operation of the set leaves it linearizable (1-minimal); when the
   time given runs out first, the set is only small, and the report says so.
 """
@@ -26,6 +28,7 @@ from typing import Any
 from checker.history.models import BAD, Model
 from checker.history.ops import Operation
 from checker.history.search import search
+from checker.history.values import made, unexplained
 
 
 @dataclass
@@ -95,48 +98,16 @@ def _reason(model: Model, prefix: list[Operation], state: Any, culprit: Operatio
 
 
 def _writes(model: Model, op: Operation, value: Any) -> bool:
-    if op.kind == "write":
-        return model.normal(op.value) == value
-    if op.kind == "cas":
-        return model.normal(op.value[1]) == value
-    return False
+    sets, made_ = made(model, op)
+    return sets and made_ == value
 
 
-def _supported(model: Model, ops: Sequence[Operation]) -> bool:
-    """Every value an operation of ``ops`` observed can be made by operations of ``ops``."""
-    written = {model.initial}
-    pieces: list[str] = []
-    for op in ops:
-        if op.kind == "write":
-            written.add(model.normal(op.value))
-        elif op.kind == "cas":
-            written.add(model.normal(op.value[1]))
-        elif op.kind == "append":
-            pieces.append(op.value)
-    for op in ops:
-        seen, value = model.observed(op)
-        if seen and value not in written and not _appended(value, written, pieces):
-            return False
-    return True
-
-
-def _appended(value: Any, starts: set[Any], pieces: list[str]) -> bool:
-    """Whether ``value`` is a start (a written value, or nothing) followed by appended
-    pieces."""
-    if not isinstance(value, str) or not pieces:
-        return False
-    todo = [0 if s is None else len(s) for s in starts
-            if s is None or (isinstance(s, str) and value.startswith(s))]
-    seen = set(todo)
-    while todo:
-        at = todo.pop()
-        if at == len(value):
-            return True
-        for p in pieces:
-            if p and value.startswith(p, at) and at + len(p) not in seen:
-                seen.add(at + len(p))
-                todo.append(at + len(p))
-    return False
+def _supported(model: Model, ops: Sequence[Operation],
+               unsupported: frozenset[int] = frozenset()) -> bool:
+    """Every value an operation of ``ops`` observed can be made by operations of ``ops``,
+    but for the operations in ``unsupported`` (by ``id()``: those the whole history does not
+    explain either)."""
+    return all(id(ops[i]) in unsupported for i in unexplained(model, ops))
 
 
 TRIAL = 0.05  # seconds at most for one try of a smaller set (unknown: the operation stays)
@@ -156,6 +127,7 @@ def smallest_set(model: Model, ops: Sequence[Operation], culprit: Operation,
     current = [op for op in ops if op.call <= culprit.ret]
     if _linearizable(model, current, deadline) is not False:
         current = list(ops)
+    unsupported = frozenset(id(ops[i]) for i in unexplained(model, ops))
     minimal = True
     chunk = max(1, len(current) // 2)
     while True:
@@ -169,7 +141,7 @@ def smallest_set(model: Model, ops: Sequence[Operation], culprit: Operation,
             gone = current[i:i + chunk]
             trial = current[:i] + current[i + chunk:]
             verdict = (_linearizable(model, trial, deadline)
-                       if culprit not in gone and _supported(model, trial) else True)
+                       if culprit not in gone and _supported(model, trial, unsupported) else True)
             if verdict is False:
                 current = trial
                 removed = True

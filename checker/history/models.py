@@ -18,6 +18,7 @@ map as one object, for measuring what the split saves.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -69,6 +70,16 @@ class Model:
         ``want``; writes and cas are not counted (the search checks for them)."""
         return state == want
 
+    def reaches(self, wants: set[Any]) -> Callable[[Any], bool]:
+        """A test of whether a value may become one of ``wants`` (:meth:`may_become`)."""
+        return wants.__contains__
+
+    def sources(self, setters: dict[Any, list[int]]) -> Callable[[Any], list[int]]:
+        """Given the operations that set a value (``setters``: each value, and the positions
+        of those that set it, in order), a function from a value wanted to the positions of
+        those after which the value may become it (:meth:`may_become`), in order."""
+        return lambda want: setters.get(want, [])
+
     def observed(self, op: Operation) -> tuple[bool, Any]:
         """The value ``op`` says it saw (a read's result, a cas's expected value), if any."""
         if op.kind == "read" and op.status == "ok":
@@ -98,6 +109,39 @@ class KvModel(Model):
         if state is None or state == want:
             return True
         return isinstance(state, str) and isinstance(want, str) and want.startswith(state)
+
+    def reaches(self, wants: set[Any]) -> Callable[[Any], bool]:
+        # A string is the start of one of the wants if the first want not before it in
+        # sorted order starts with it.
+        texts = sorted(w for w in wants if isinstance(w, str))
+
+        def test(value: Any) -> bool:
+            if value is None or value in wants:
+                return True
+            if not isinstance(value, str):
+                return False
+            at = bisect_left(texts, value)
+            return at < len(texts) and texts[at].startswith(value)
+
+        return test
+
+    def sources(self, setters: dict[Any, list[int]]) -> Callable[[Any], list[int]]:
+        # The values set that start a want: looked up at each length a value set has.
+        lengths = sorted({len(v) for v in setters if isinstance(v, str)})
+        always = setters.get(None, [])
+
+        def find(want: Any) -> list[int]:
+            out = list(always)
+            if isinstance(want, str):
+                for n in lengths:
+                    if n > len(want):
+                        break
+                    out += setters.get(want[:n], ())
+            elif want is not None:
+                out += setters.get(want, [])
+            return sorted(set(out))
+
+        return find
 
     def show(self, value: Any) -> str:
         return '"" (never written)' if value is None else show(value)

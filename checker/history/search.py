@@ -1,56 +1,23 @@
-"""The linearizability search: Wing & Gong's backtracking, with Lowe's just-in-time
-linearization and memoization (Lowe, "Testing for linearizability", 2017), as Porcupine does.
+"""The entry points of the linearizability search (:mod:`checker.history.backtrack` is the
+search itself), with what is worked out before it starts:
 
-At each point of the search the candidates are the operations not yet linearized that were
-invoked before the earliest completion among those not yet linearized: any later one would
-have to come after that completion (real time). Each candidate that can take effect in the
-current state is tried in turn, depth first; a point reached again (the same set of linearized
-operations and the same state) is not explored twice: the memo holds every point explored, and
-every one of them failed, or the search would have ended.
-
-Two refinements, both sound for any model:
-
-- An operation that can take effect and leaves the state as it is (a read that returns the
-  current value, a write of the current value) is linearized at once, without trying the
-  others first: whatever order completes the history from here, moving it to the front is
-  still an order (it was invoked before every pending completion, and it changes nothing), so
-  no alternative needs exploring.
-- An ``info`` operation may take effect at any time after its invocation, or never: it stays
-  a candidate for ever (its completion is at infinity) and the search ends when every ``ok``
-  operation is linearized, whatever ``info`` operations are left.
-
-The set of linearized operations is a bitset relative to the first operation not yet
-linearized (``lo``), so the memo's keys stay as small as the concurrency, not the history.
+- a read of a value no operation can make (:mod:`checker.history.values`) refutes the history
+  at once, whatever the order (:func:`_refuted`);
+- values no operation ever observes are one value to the search (:func:`_merged`).
 """
 
 from __future__ import annotations
 
 import time
-from bisect import bisect_left
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from checker.history.backtrack import CHECK_EVERY, UNOBSERVED, Outcome, backtrack
 from checker.history.models import BAD, Model, Stepper
 from checker.history.ops import Operation
+from checker.history.values import made, unexplained
 
-CHECK_EVERY = 2048  # search points between two looks at the clock
-
-
-@dataclass
-class Outcome:
-    """What the search found for one object's operations.
-
-    ``verdict`` is True (linearizable; ``order`` is a linearization), False (not; ``order``
-    is the longest prefix found, ``state`` the value after it) or None (the time budget ran
-    out first; ``order`` is the longest prefix found so far). ``order`` holds positions in
-    the operations given.
-    """
-
-    verdict: bool | None
-    order: list[int]
-    state: Any
-    explored: int
+__all__ = ["Outcome", "search", "searching"]
 
 
 def search(ops: Sequence[Operation], steps: Sequence[Stepper], initial: Any,
@@ -71,170 +38,149 @@ def search(ops: Sequence[Operation], steps: Sequence[Stepper], initial: Any,
 
 
 def searching(ops: Sequence[Operation], steps: Sequence[Stepper], initial: Any,
-              model: Model | None = None) -> Generator[Callable[[], Outcome], None, Outcome]:
+              model: Model | None = None, keyed: bool = False
+              ) -> Generator[Callable[[], Outcome], None, Outcome]:
     """The search as a generator: every few thousand points it yields a function that gives
     the outcome so far (verdict None), so that a caller can share time between several
-    searches and stop any of them; it returns the final outcome."""
-    n = len(ops)
-    by_call = sorted(range(n), key=lambda i: ops[i].call)
-    call = [ops[i].call for i in by_call]
-    ret = [ops[i].ret for i in by_call]
-    step = [steps[i] for i in by_call]
-    info = [ops[i].status != "ok" for i in by_call]
-    info_idx = [i for i in range(n) if info[i]]
-    info_bit = {i: 1 << k for k, i in enumerate(info_idx)}
-    must = n - len(info_idx)
-    doomed = _doomed(model, [ops[i] for i in by_call], call, ret) if model else {}
+    searches and stop any of them; it returns the final outcome.
 
-    def advance(lo: int, rel: int) -> tuple[int, int]:
-        # Past the linearized operations and the open info ones (tracked by ibits from then).
-        while lo < n and (rel & 1 or info[lo]):
-            rel >>= 1
-            lo += 1
-        return lo, rel
-
-    def _expand(lo: int, rel: int, ibits: int, state: Any,
-                choices: list[tuple[int, Any, int, int, int]]
-                ) -> tuple[int, Any, int, int, int] | None:
-        """Fill ``choices`` with the candidates that can take effect (and lead to a point
-        not explored yet); or return the one to take at once, which leaves the state as is."""
-        # The open info operations, then those invoked before the earliest pending
-        # completion.
-        cands = [i for i in info_idx[:bisect_left(info_idx, lo)] if not ibits & info_bit[i]]
-        limit = float("inf")
-        window: list[int] = []
-        i, bits = lo, rel
-        while i < n and call[i] < limit:
-            if not bits & 1:
-                window.append(i)
-                if ret[i] < limit:
-                    limit = ret[i]
-            bits >>= 1
-            i += 1
-        cands.extend(i for i in window if call[i] < limit)
-        for i in cands:
-            ns = step[i](state)
-            if ns is BAD:
-                if i in doomed and doomed[i](state, lo, rel, ibits):
-                    choices.clear()
-                    return None
-                continue
-            if i < lo:
-                nlo, nrel, nib = lo, rel, ibits | info_bit[i]
-            else:
-                nlo, nrel = advance(lo, rel | (1 << (i - lo)))
-                nib = ibits | info_bit[i] if info[i] else ibits
-            if ns == state:
-                # Taken at once (see the module's note); if where it leads failed already,
-                # so does this point.
-                if (nlo, nrel, nib, ns) in visited:
-                    choices.clear()
-                    return None
-                return i, ns, nlo, nrel, nib
-            if (nlo, nrel, nib, ns) in visited:
-                continue
-            choices.append((i, ns, nlo, nrel, nib))
-        return None
-
-    lo, rel = advance(0, 0)
-    ibits = 0
-    state = initial
-    done = 0
-    path: Any = None  # the order so far, as nested pairs (position, rest)
-    best_done, best_path, best_state = -1, None, initial
-    visited: set[tuple[int, int, int, Any]] = set()
-    stack: list[list[Any]] = []
-    explored = 0
-    next_look = CHECK_EVERY
-    while True:
-        explored += 1
-        if done == must:
-            return Outcome(True, _order(path, by_call), state, explored)
-        if explored >= next_look:
-            next_look += CHECK_EVERY
-            yield lambda p=best_path, s=best_state, e=explored: Outcome(
-                None, _order(p, by_call), s, e)
-        here = (lo, rel, ibits, state)
-        choices: list[tuple[int, Any, int, int, int]] = []
-        if here not in visited:  # else explored before, from another order: it failed
-            visited.add(here)
-            if done > best_done:
-                best_done, best_path, best_state = done, path, state
-            greedy = _expand(lo, rel, ibits, state, choices)
-            if greedy is not None:
-                i, state, lo, rel, ibits = greedy
-                done += not info[i]
-                path = (i, path)
-                continue
-        if choices:
-            frame = [state, done, path, choices, 0]
-            stack.append(frame)
-        # Take the next untried choice, backtracking as far as needed.
-        while stack:
-            frame = stack[-1]
-            choices = frame[3]
-            k = frame[4]
-            if k < len(choices):
-                frame[4] = k + 1
-                i, state, lo, rel, ibits = choices[k]
-                done = frame[1] + (not info[i])
-                path = (i, frame[2])
-                break
-            stack.pop()
-        else:
-            return Outcome(False, _order(best_path, by_call), best_state, explored)
+    With ``model`` (that of one object, a key's), a read of a value no operation can make
+    refutes the history before any search (:func:`_refuted`), and values no operation
+    observes are merged (:func:`_merged`). ``keyed``: the state is the whole map (one value
+    per key, see :func:`checker.history.models.keyed`), so only the first uses the model."""
+    if model is not None:
+        orphans = unexplained(model, ops, reads_only=True)
+        if orphans:
+            return (yield from _refuted(ops, steps, initial, model, keyed, orphans))
+    return (yield from _explore(ops, steps, initial, None if keyed else model))
 
 
-def _doomed(model: Model, ops: list[Operation], call: list[int], ret: list[float]
-            ) -> dict[int, Callable[[Any, int, int, int], bool]]:
-    """For each ok read, a test of whether it can still return its value from a point.
+def _explore(ops: Sequence[Operation], steps: Sequence[Stepper], initial: Any,
+             model: Model | None) -> Generator[Callable[[], Outcome], None, Outcome]:
+    if model is None:
+        return (yield from backtrack(ops, steps, initial, None))
+    merged, blind = _merged(model, ops, steps)
+    if merged is steps:
+        return (yield from backtrack(ops, steps, initial, model))
 
-    A read that cannot take effect now will take effect later, after some of the operations
-    left. If none of those can reset the value (no write or cas of its key invoked before the
-    read completed is left) and the model says the value cannot grow into the one the read
-    returned (``Model.may_become``: an append only extends it), no order completes the
-    history from this point. Porcupine has no such test; it is what keeps Porcupine's
-    50-client histories, whose appends are read back in their order, from exploring every
-    order of concurrent appends before finding the one their reads saw.
+    def real(outcome: Outcome) -> Outcome:
+        # The value the order really leaves (not the merged one), for the counterexample.
+        state = initial
+        for i in outcome.order:
+            state = steps[i](state)
+        return Outcome(outcome.verdict, outcome.order, state, outcome.explored)
+
+    inner = backtrack(ops, merged, initial, model, blind)
+    try:
+        while True:
+            so_far = next(inner)
+            yield lambda f=so_far: real(f())
+    except StopIteration as done:
+        return real(done.value)
+
+
+def _merged(model: Model, ops: Sequence[Operation], steps: Sequence[Stepper]
+            ) -> tuple[Sequence[Stepper], list[bool]]:
+    """``steps``, but with every value no operation observes made :data:`UNOBSERVED` (no
+    read returns it or, kv, a value it may become by appends; no cas expects it), and which
+    operations always leave such a value (``blind``: a write or cas of one, an append whose
+    string no observed value contains).
+
+    Until the next write, such a value can only be appended to (the result is unobserved
+    too) or overwritten: every point of the search whose state is one is worth the same as
+    any other with the same operations linearized, so they share one memo entry. And when
+    the state is :data:`UNOBSERVED`, a blind operation is taken at once, as a read is (see
+    :mod:`checker.history.backtrack`): wherever a completion placed it, it left the state
+    unobserved, so nothing read it before the next write, and without it there the same
+    completion still works. Returns ``steps`` itself when nothing is merged.
     """
-    info_bit: dict[int, int] = {}
+    wants = {value for seen, value in map(model.observed, ops) if seen}
+    becomes = model.reaches(wants)
+    texts = _longest(wants)
+    strings = all(isinstance(made(model, op)[1], str | None) for op in ops)
+    has_appends = any(op.kind == "append" for op in ops)
+    out, blind = list(steps), [False] * len(ops)
     for i, op in enumerate(ops):
-        if op.status != "ok":
-            info_bit[i] = 1 << len(info_bit)
-    resets: dict[Any, list[int]] = {}
-    for i, op in enumerate(ops):
-        if op.kind in ("write", "cas"):
-            resets.setdefault(op.key, []).append(i)
-    tests: dict[int, Callable[[Any, int, int, int], bool]] = {}
-    for i, op in enumerate(ops):
-        if op.kind != "read" or op.status != "ok":
-            continue
-        mine = resets.get(op.key, [])
-        before = mine[:bisect_left([call[j] for j in mine], ret[i])]
-        tests[i] = _read_test(model, model.normal(op.result), before,
-                              [j for j in before if j in info_bit], info_bit)
-    return tests
+        sets, value = made(model, op)
+        if sets and not becomes(value) and (strings or not has_appends):
+            # (A value appends cannot extend would make them fail, unlike UNOBSERVED.)
+            out[i] = _to_unobserved(steps[i])
+            blind[i] = True
+        elif op.kind == "append" and strings:
+            out[i] = _append(steps[i], becomes)
+            blind[i] = texts is not None and "\0" not in op.value and op.value not in texts
+    if all(a is b for a, b in zip(out, steps, strict=True)):
+        return steps, blind
+    return out, blind
 
 
-def _read_test(model: Model, want: Any, resets: list[int], info_resets: list[int],
-               info_bit: dict[int, int]) -> Callable[[Any, int, int, int], bool]:
-    may_become = model.may_become
-
-    def test(state: Any, lo: int, rel: int, ibits: int) -> bool:
-        if may_become(state, want):
-            return False
-        for j in resets[bisect_left(resets, lo):]:
-            if not rel >> (j - lo) & 1:
-                return False  # a reset is left: it may yet make the value
-        return all(ibits & info_bit[j] for j in info_resets if j < lo)
-
-    return test
+TEXTS_CAP = 1 << 22  # characters of observed values searched for an appended string
 
 
-def _order(path: Any, by_call: list[int]) -> list[int]:
-    out = []
-    while path is not None:
-        out.append(by_call[path[0]])
-        path = path[1]
-    out.reverse()
-    return out
+def _longest(wants: set[Any]) -> str | None:
+    """The observed strings that start no other one, joined by NUL: an appended string is
+    in an observed value if and only if it is in this (None: too long to search)."""
+    texts = sorted(w for w in wants if isinstance(w, str))
+    ends = [w for n, w in enumerate(texts)
+            if not (n + 1 < len(texts) and texts[n + 1].startswith(w))]
+    if sum(map(len, ends)) > TEXTS_CAP:
+        return None
+    return "\0".join(ends)
+
+
+def _to_unobserved(step: Stepper) -> Stepper:
+    return lambda s: BAD if step(s) is BAD else UNOBSERVED
+
+
+def _append(step: Stepper, becomes: Callable[[Any], bool]) -> Stepper:
+    def appended(s: Any) -> Any:
+        if s is UNOBSERVED:
+            return s
+        new = step(s)
+        return new if new is BAD or becomes(new) else UNOBSERVED
+
+    return appended
+
+
+REFUTED_POINTS = 8 * CHECK_EVERY  # search points spent on a refuted history's prefix
+
+
+def _refuted(ops: Sequence[Operation], steps: Sequence[Stepper], initial: Any,
+             model: Model, keyed: bool, orphans: list[int]
+             ) -> Generator[Callable[[], Outcome], None, Outcome]:
+    """The outcome for ``ops``, some of whose reads (``orphans``) returned a value no
+    operation can make: not linearizable, whatever the order.
+
+    The verdict needs no search; the counterexample's prefix does: a linearization of the
+    other operations (at most :data:`REFUTED_POINTS` points spent on it), cut before the first
+    operation invoked after the first orphan to complete. So cut, it is a prefix of an order
+    of the whole history (every operation in it was invoked before that orphan completed,
+    and so before any orphan did), and the operation that cannot come next is that orphan.
+    """
+    first = min(ops[i].ret for i in orphans)
+    gone = set(orphans)
+    rest = [i for i in range(len(ops)) if i not in gone]
+
+    def cut(outcome: Outcome) -> Outcome:
+        order, state = [], initial
+        for j in outcome.order:
+            i = rest[j]
+            if ops[i].call > first:
+                break
+            order.append(i)
+            state = steps[i](state)
+        return Outcome(False, order, state, outcome.explored)
+
+    inner = _explore([ops[i] for i in rest], [steps[i] for i in rest], initial,
+                     None if keyed else model)
+    try:
+        while True:
+            so_far = next(inner)
+            last = so_far()
+            if last.explored >= REFUTED_POINTS:
+                return cut(last)
+            yield lambda o=last: cut(o)
+    except StopIteration as done:
+        return cut(done.value)
+
+
