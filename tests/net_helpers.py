@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -57,13 +58,33 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
-def cluster_file(tmp_path: Path, nodes: int = 3) -> tuple[Path, dict[str, str]]:
-    """A cluster file on free ports (20 ms ticks) in ``tmp_path``, and each node's URL."""
+def follow(method: str, url: str, body: Any = None) -> tuple[int, dict[str, Any]]:
+    """:func:`http`, following one redirect to the leader (307 with ``Location:``)."""
+    status, answer = http(method, url, body)
+    if status == 307 and answer.get("location"):
+        return http(method, answer["location"], body)
+    return status, answer
+
+
+def hang_up(url: str, method: str, body: bytes = b"") -> None:
+    """Send one request and close the connection without reading the answer: a client whose
+    answer was lost (a timeout, a dropped connection) after the request arrived."""
+    parts = urllib.parse.urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    with socket.create_connection((parts.hostname, parts.port), timeout=60) as s:
+        s.sendall(f"{method} {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                  f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+
+
+def cluster_file(tmp_path: Path, nodes: int = 3,
+                 **fields: Any) -> tuple[Path, dict[str, str]]:
+    """A cluster file on free ports (20 ms ticks) in ``tmp_path``, with any other ``fields``
+    of the cluster file, and each node's URL."""
     ports = free_ports(2 * nodes)
     obj = {"nodes": {f"n{i}": {"raft": f"127.0.0.1:{ports[2 * i - 2]}",
                                "http": f"127.0.0.1:{ports[2 * i - 1]}"}
                      for i in range(1, nodes + 1)},
-           "tick_ms": 20}
+           "tick_ms": 20, **fields}
     path = tmp_path / "cluster.json"
     path.write_bytes(json.dumps(obj).encode())
     return path, {n: f"http://{a['http']}" for n, a in obj["nodes"].items()}
@@ -120,3 +141,22 @@ def cluster_command(tmp_path: Path, *args: str,
         raise AssertionError(f"raftref cluster {' '.join(args)}: still running after "
                              f"{5 * WAIT:g} s\n{out}{err}") from None
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def check_applied_once(folder: Path) -> tuple[int, int]:
+    """Check the history files of a run of ``raftref cluster`` for what sessions promise:
+    every write invoked once (a retry is the same operation), and every value read made of
+    writes of the run, no append in it twice ("1.2+3.1+2.4": a put's value, then appends).
+    Returns the number of writes invoked and of values read."""
+    lines = [json.loads(line) for f in sorted(folder.glob("*.jsonl"))
+             for line in f.read_bytes().splitlines()[1:]]
+    invoked = [op["value"].removeprefix("+") for op in lines
+               if op["type"] == "invoke" and op["f"] in ("put", "append")]
+    assert len(invoked) == len(set(invoked)), "a write invoked twice"
+    seen = [op["value"] for op in lines
+            if op["type"] == "ok" and op["f"] == "get" and op["value"] is not None]
+    for value in seen:
+        put, *appended = value.split("+")
+        assert put in invoked or put == "", value
+        assert set(appended) <= set(invoked) and len(appended) == len(set(appended)), value
+    return len(invoked), len(seen)

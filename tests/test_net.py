@@ -39,7 +39,16 @@ from raftref.protocol.messages import (
 )
 from raftref.protocol.node import PersistentState
 
-from .net_helpers import WAIT, cluster_command, cluster_file, free_base_port, http, leader, until
+from .net_helpers import (
+    WAIT,
+    check_applied_once,
+    cluster_command,
+    cluster_file,
+    free_base_port,
+    http,
+    leader,
+    until,
+)
 
 
 def _ok(answer: tuple[int, dict[str, Any]]) -> dict[str, Any] | None:
@@ -222,6 +231,11 @@ def test_a_chaos_run_kills_and_cuts_off_nodes_and_both_checks_pass(
     restarted = [t for t in (tmp_path / "c").glob("*/trace.jsonl") if b'"restart":true' in
                  t.read_bytes()]
     assert restarted
+    # With sessions: each client registered one, a write in doubt was retried as the same
+    # operation (tests/test_net_sessions.py has the rest), and no append was applied twice.
+    assert int(re.search(r"(\d+) sessions\)", proc.stderr)[1]) >= 3, proc.stderr
+    writes, reads = check_applied_once(tmp_path / "c" / "history" / "run-1")
+    assert writes >= 10 and reads > 0
 
 
 def test_a_short_timed_run_counts_from_when_every_node_answers_and_checks_clean(

@@ -31,10 +31,12 @@ def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int,
           mutants: tuple[str, ...]) -> None:
     """Run one node of a networked cluster until SIGTERM or Ctrl-C.
 
-    Peers talk TCP; clients talk HTTP: GET /status, GET|PUT|DELETE /kv/KEY (a PUT's body is
-    a JSON value; a follower answers 307 with the leader's address; reads are linearizable,
-    and GET /kv/KEY?stale=1 reads this node's state as it is, possibly stale). Every event goes
-    to DATA/trace.jsonl; check a cluster's traces together with 'raftref check
+    Peers talk TCP; clients talk HTTP: GET /status, GET|PUT|POST|DELETE /kv/KEY (a PUT's body
+    is a JSON value, a POST appends a JSON string; a follower answers 307 with the leader's
+    address; reads are linearizable, and GET /kv/KEY?stale=1 reads this node's state as it
+    is, possibly stale). POST /session registers a client session; a write with
+    ?client=C&seq=N is applied once however often it is retried. Every event goes to
+    DATA/trace.jsonl; check a cluster's traces together with 'raftref check
     DIR/*/trace.jsonl'.
     """
     from raftref.net.config import ConfigError, load_config
@@ -155,8 +157,10 @@ def cluster(directory: Path, nodes: int, base_port: int, tick_ms: int, seconds: 
     workload = Workload(clients=clients, stale=stale_reads)
     tally = run_cluster(path, config, seed, seconds, chaos, mutants, faults, writes, workload)
     if timed:
-        click.echo(f"writes acknowledged {tally.writes_ok}, not {tally.writes_failed}; reads "
-                   f"{tally.reads_ok}, not {tally.reads_failed}; nodes killed {tally.kills}, "
+        click.echo(f"writes acknowledged {tally.writes_ok}, failed {tally.writes_failed}, "
+                   f"unknown {tally.writes_unknown} (retried {tally.retries} times, "
+                   f"{tally.sessions} sessions); reads {tally.reads_ok}, not "
+                   f"{tally.reads_failed}; nodes killed {tally.kills}, "
                    f"restarted {tally.restarts}, cut off {tally.cuts}; faults healed "
                    f"{tally.healed}", err=True)
     if tally.history:

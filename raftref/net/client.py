@@ -2,21 +2,34 @@
 API and records what it saw as a history (spec/history.schema.json, docs/histories.md), one file
 per client, so that the run can be checked for linearizability from the outside.
 
-What a client records, per operation: ``invoke`` before the request leaves, then
+Each client registers a session (``POST /session``, thesis §6.3) before its first write, and
+every write carries ``?client=C&seq=N``: N is raised by one per new write and kept on every
+retry of it, so the cluster applies a write at most once however often it is sent. A write is
+one operation of the history however many attempts it takes.
 
-- ``ok`` on a definite answer (200, or 404 for a read of a key that has no value: it read null),
-  with the value read;
-- ``fail`` when the request certainly did not take effect: the node refused it before
-  appending it (no leader known, a redirect not followed further, a node stopping, a bad
-  request), another entry was committed in its place (the node says ``"effect": "none"``), or
-  the connection was refused (the request never reached a node);
-- ``info`` when it may have taken effect: a 503 with ``"effect": "unknown"`` (appended, not
-  known committed), a timeout, a connection reset or closed (the node was killed or stopped
-  while the request was in flight).
+What a client records, per operation: ``invoke`` before the first request leaves, then
 
-A write that ended ``info`` is tried once more, as a new operation with the same value (the node
-has no client sessions yet, so a retry cannot be told from a new write: the history says two
-writes, and the checker may apply either, both or none).
+- ``ok`` on a definite answer (200, or 404 for a read of a key that has no value: it read
+  null), with the value read; for a write, 200 is the state machine's result of (C, N), the
+  first attempt's if an earlier one was applied;
+- ``fail`` when the operation certainly did not take effect: every attempt so far certainly did
+  not (refused before it was appended: no leader known, a redirect not followed further, a node
+  stopping, a bad request; another entry committed in its place, ``"effect": "none"``; the
+  connection refused: nothing was sent), or the state machine refused (C, N) as it applied it
+  (409 ``"reason": "refused"``: its result for (C, N), which any retry would be answered with
+  too), or refused the session (409 ``unknown-session``) and no earlier attempt was in doubt:
+  then nothing of the operation was ever applied, since no entry of a session the state machine
+  does not know can be, and the id (a log index) is never given again;
+- ``info`` when it may have taken effect and no definite answer came before the run ended: an
+  attempt in doubt (a 503 with ``"effect": "unknown"``, no answer within 10 s, a connection
+  reset or closed mid-request) is retried, with the same seq, at another random node, until an
+  answer is definite or the run ends. A session refused after an attempt in doubt is ``info``
+  too: the earlier attempt may have been applied before the session expired, and a retry under
+  a new session could apply it twice. The client then registers a new session.
+
+A read changes nothing, so it is not retried: a read without a definite answer is ``fail``
+when refused and ``info`` when unanswered (``info`` of a read means nothing to the check but
+"no value seen").
 
 The files of one run share a clock (nanoseconds since the run began, from one monotonic clock)
 and one counter for ``index``, so they merge into one history and operation ids are unique.
@@ -141,12 +154,16 @@ def _json(data: bytes) -> dict[str, Any]:
 
 @dataclass
 class Counts:
-    """What the clients of a run saw, all together (their threads share it)."""
+    """What the clients of a run saw, all together (their threads share it): writes and reads
+    by outcome (one per operation), the retries of writes in doubt, and sessions registered."""
 
     writes_ok: int = 0
-    writes_failed: int = 0  # fail or info, each attempt
+    writes_failed: int = 0
+    writes_unknown: int = 0
+    retries: int = 0
     reads_ok: int = 0
-    reads_failed: int = 0
+    reads_failed: int = 0  # fail or info
+    sessions: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, name: str) -> None:
@@ -154,12 +171,16 @@ class Counts:
             setattr(self, name, getattr(self, name) + 1)
 
 
+WRITES = {"put": "PUT", "append": "POST", "delete": "DELETE"}
+
+
 class Client(threading.Thread):
-    """Client ``number``: every ``interval`` seconds, a get or a put (even odds) of one of
-    ``keys`` at a random node, recorded in ``history``. Puts write unique values
-    (``"<client>.<n>"``), so a read says which write it saw. With ``stale``, gets ask the node
-    for its local state (``?stale=1``) instead of a linearizable read: a planted source of
-    stale reads, for showing that the check finds them."""
+    """Client ``number``: every ``interval`` seconds, one operation on one of ``keys`` at a
+    random node, recorded in ``history``: a get (half the time), a put or an append. Puts and
+    appends write unique values (``"<client>.<n>"``, ``"+<client>.<n>"``), so a read says
+    which writes it saw, and an append applied twice would show in every later read. With
+    ``stale``, gets ask the node for its local state (``?stale=1``) instead of a linearizable
+    read: a planted source of stale reads, for showing that the check finds them."""
 
     def __init__(self, number: int, config: ClusterConfig, keys: list[str],
                  history: HistoryFile, counts: Counts, rng: random.Random,
@@ -169,6 +190,8 @@ class Client(threading.Thread):
         self.history, self.counts, self.rng = history, counts, rng
         self.interval, self.stale = interval, stale
         self.done = threading.Event()
+        self.session: int | None = None  # the client id, once registered
+        self.seq = 0  # the last sequence number used in this session
         self._writes = 0
 
     def run(self) -> None:
@@ -176,11 +199,16 @@ class Client(threading.Thread):
             while not self.done.wait(self.interval):
                 node = self.rng.choice(self.config.ids)
                 key = self.rng.choice(self.keys)
-                if self.rng.random() < 0.5:
+                draw = self.rng.random()
+                if draw < 0.5:
                     self.get(node, key)
                 else:
                     self._writes += 1
-                    self.put(node, key, f"{self.number}.{self._writes}")
+                    value = f"{self.number}.{self._writes}"
+                    if draw < 0.75:
+                        self.put(node, key, value)
+                    else:
+                        self.append(node, key, "+" + value)
         finally:
             self.history.close()
 
@@ -196,15 +224,70 @@ class Client(threading.Thread):
         self.counts.add("reads_ok" if answer.outcome == "ok" else "reads_failed")
         return answer
 
-    def put(self, node: str, key: str, value: str, retries: int = 1) -> Answer:
-        for _ in range(retries + 1):
-            self.history.record("invoke", self.number, "put", key, value)
-            answer = request("PUT", self.url(node, key), value)
-            self.history.record(answer.outcome, self.number, "put", key, value, answer.error)
-            self.counts.add("writes_ok" if answer.outcome == "ok" else "writes_failed")
-            if answer.outcome == "ok":
-                return answer
-            if answer.outcome == "fail" or self.done.is_set():
-                return answer
-            node = self.rng.choice(self.config.ids)  # unknown: try again, as a new operation
-        return answer
+    def put(self, node: str, key: str, value: Any, retries: int | None = None) -> Answer:
+        return self.write("put", node, key, value, retries)
+
+    def append(self, node: str, key: str, value: str, retries: int | None = None) -> Answer:
+        return self.write("append", node, key, value, retries)
+
+    def register(self) -> bool:
+        """A new session, asked of random nodes until one answers; False if the run ended
+        first. Not part of the history: a session is no operation on a key (a registration
+        in doubt leaves a session nobody uses, which expires)."""
+        while not self.done.is_set():
+            node = self.rng.choice(self.config.ids)
+            answer = request("POST", f"http://{self.config.http[node]}/session")
+            client = answer.body.get("client")
+            if answer.outcome == "ok" and isinstance(client, int):
+                self.session, self.seq = client, 0
+                self.counts.add("sessions")
+                return True
+            self.done.wait(self.interval)
+        return False
+
+    def write(self, f: str, node: str, key: str, value: Any,
+              retries: int | None = None) -> Answer:
+        """One write, as one operation: attempts with the same (client, seq) until an answer
+        is definite, ``retries`` retries are spent (None: no limit) or the run ends; what is
+        recorded is in this module's docstring."""
+        if self.session is None and not self.register():
+            return Answer("fail", error="the run ended before a session was registered")
+        self.seq += 1
+        query = f"?client={self.session}&seq={self.seq}"
+        self.history.record("invoke", self.number, f, key, value)
+        doubt: str | None = None  # why an earlier attempt may have taken effect
+        attempt = 0
+        while True:
+            answer = request(WRITES[f], self.url(node, key) + query,
+                             None if f == "delete" else value)
+            attempt += 1
+            outcome, error = answer.outcome, answer.error
+            reason = answer.body.get("reason") if answer.status == 409 else None
+            if reason in ("unknown-session", "stale-seq"):
+                self.session = None  # the next write registers a new session
+                if doubt is not None:
+                    outcome, error = "info", f"{error}; an earlier attempt may have taken " \
+                                             f"effect: {doubt}"
+                else:
+                    outcome = "fail" if reason == "unknown-session" else outcome
+                break
+            if outcome == "ok" or reason == "refused" or (outcome == "fail" and doubt is None):
+                break
+            if answer.status == 400:  # the same request would be refused the same way
+                outcome = "info"
+                error = f"{error}; an earlier attempt may have taken effect: {doubt}"
+                break
+            if outcome == "info":
+                doubt = error
+            # In doubt (this attempt or an earlier one): the same command again, elsewhere.
+            if (retries is not None and attempt > retries) or self.done.wait(self.interval):
+                outcome = "info"
+                error = (f"{error}; not retried further" if error == doubt else
+                         f"{error}; an earlier attempt may have taken effect: {doubt}")
+                break
+            self.counts.add("retries")
+            node = self.rng.choice(self.config.ids)
+        self.history.record(outcome, self.number, f, key, value, error)
+        self.counts.add({"ok": "writes_ok", "fail": "writes_failed"}.get(outcome,
+                                                                            "writes_unknown"))
+        return Answer(outcome, answer.status, answer.body, error)

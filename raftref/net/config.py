@@ -3,10 +3,12 @@ timing every node uses. One JSON object, shared by every process of the cluster:
 
     {"nodes": {"n1": {"raft": "127.0.0.1:7001", "http": "127.0.0.1:8001"}, ...},
      "tick_ms": 50, "election_timeout_min": 10, "election_timeout_max": 20,
-     "heartbeat_interval": 2}
+     "heartbeat_interval": 2, "session_expiry_entries": 1000}
 
 Timing is in ticks, as for the simulator (raftref.protocol.node.NodeConfig); ``tick_ms`` says how
-long a tick is here. Only ``nodes`` is required.
+long a tick is here. ``session_expiry_entries``: a client session expires when its last command
+is that many log entries old (thesis §6.3, raftref/protocol/sessions.py). Only ``nodes`` is
+required.
 """
 
 from __future__ import annotations
@@ -52,7 +54,8 @@ class ClusterConfig:
                 "tick_ms": self.tick_ms,
                 "election_timeout_min": self.node.election_timeout_min,
                 "election_timeout_max": self.node.election_timeout_max,
-                "heartbeat_interval": self.node.heartbeat_interval}
+                "heartbeat_interval": self.node.heartbeat_interval,
+                "session_expiry_entries": self.node.session_expiry_entries}
 
 
 def load_config(path: Path) -> ClusterConfig:
@@ -73,7 +76,7 @@ def parse_config(obj: Any) -> ClusterConfig:
     if not isinstance(obj, dict):
         raise ConfigError("top level: a cluster file is a JSON object")
     known = {"nodes", "tick_ms", "election_timeout_min", "election_timeout_max",
-             "heartbeat_interval"}
+             "heartbeat_interval", "session_expiry_entries"}
     for key in obj:
         if key not in known:
             raise ConfigError(f"field {key}: unknown (known: {', '.join(sorted(known))})")
@@ -96,7 +99,9 @@ def parse_config(obj: Any) -> ClusterConfig:
             <= timing["election_timeout_max"]:
         raise ConfigError("fields heartbeat_interval < election_timeout_min <= "
                           "election_timeout_max: not so")
-    return ClusterConfig(raft, http, _positive(obj, "tick_ms", 50), NodeConfig(**timing))
+    expiry = _positive(obj, "session_expiry_entries", NodeConfig().session_expiry_entries)
+    return ClusterConfig(raft, http, _positive(obj, "tick_ms", 50),
+                         NodeConfig(**timing, session_expiry_entries=expiry))
 
 
 def _address(value: Any, where: str) -> Address:
@@ -111,6 +116,8 @@ def _address(value: Any, where: str) -> Address:
 
 def _positive(obj: dict[str, Any], key: str, default: int) -> int:
     value = obj.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"field {key}: must be a positive integer, got {value!r}")
+    # At most 2**63-1: the file is copied into every trace header, and orjson cannot write
+    # an integer past 64 bits.
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value < 2**63:
+        raise ConfigError(f"field {key}: must be an integer from 1 to 2**63-1, got {value!r}")
     return value

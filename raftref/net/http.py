@@ -15,7 +15,8 @@ import orjson
 
 MAX_BODY = 1 << 20
 REASONS = {200: "OK", 307: "Temporary Redirect", 400: "Bad Request", 404: "Not Found",
-           405: "Method Not Allowed", 413: "Payload Too Large", 503: "Service Unavailable"}
+           405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
+           503: "Service Unavailable"}
 
 
 @dataclass

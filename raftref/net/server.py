@@ -36,6 +36,7 @@ from raftref.net.http import serve_http
 from raftref.net.storage import DiskState, NodeTrace
 from raftref.protocol.messages import Message, message_from_json
 from raftref.protocol.node import Ready
+from raftref.protocol.sessions import CommandResult
 from raftref.trace import header
 
 MAX_LINE = 16 << 20  # one peer message (an AppendEntries of many entries)
@@ -75,7 +76,8 @@ class NodeServer(ClientAPI):
                                          incarnation=self.disk.incarnation)
         self._peers: dict[str, asyncio.StreamWriter | None] = {
             p: None for p in config.ids if p != node_id}
-        self._waiting: dict[int, tuple[int, asyncio.Future[bool]]] = {}
+        # log index -> (the term it was proposed in, the answer: its CommandResult)
+        self._waiting: dict[int, tuple[int, asyncio.Future[CommandResult | None]]] = {}
         self._reads: dict[int, asyncio.Future[Any]] = {}  # read id -> its ReadResult
         self._read_ids = itertools.count(1)
         self._stop = asyncio.Event()
@@ -113,10 +115,15 @@ class NodeServer(ClientAPI):
         self.trace.append(lines)
         for msg in ready.messages:
             self._send(msg)
-        for index, entry in ready.applied:
-            waiting = self._waiting.pop(index, None)
-            if waiting is not None and not waiting[1].done():
-                waiting[1].set_result(entry.term == waiting[0])
+        if self._waiting:
+            results = {r.index: r for r in ready.results}
+            for index, entry in ready.applied:
+                waiting = self._waiting.pop(index, None)
+                if waiting is not None and not waiting[1].done():
+                    # The state machine's result of the client's own command; None when
+                    # another entry (another term's) was applied at its index.
+                    waiting[1].set_result(results.get(index) if entry.term == waiting[0]
+                                          else None)
         for result in ready.reads:
             pending = self._reads.pop(result.request_id, None)
             if pending is not None and not pending.done():
