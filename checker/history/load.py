@@ -69,7 +69,10 @@ def load(paths: Sequence[str | Path], fmt: str | None = None,
             header, records = read_jsonl(name, text.encode())
             headers.append((name, header))
         else:
-            imported = (read_edn if kind == "edn" else read_log)(name, text, model)
+            try:
+                imported = (read_edn if kind == "edn" else read_log)(name, text, model)
+            except RecursionError:
+                raise TraceError(name, 0, None, "values nested too deeply to read") from None
             records = imported.records
             notes.extend(imported.notes(name))
         check_file(records)
