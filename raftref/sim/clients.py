@@ -3,11 +3,11 @@ spec/history.schema.json (docs/histories.md), checked for linearizability by che
 
 Each client (a *process* of the history, numbered from 0) registers a session (thesis §6.3),
 then issues one operation at a time on a few keys, each starting at the client's own node
-(client p's is node p mod n, as Jepsen binds each client to a node): ``get`` (a read through the node's ``read``
-input: ReadIndex, or a lease), ``put``, ``append`` and ``cas`` (log commands carrying the
-client's id and sequence number). It sends each attempt to the node it believes leads,
-follows redirect hints, and retries the same command (same sequence number) after a refusal,
-a timeout or a crash of the node it asked, up to a number of attempts. What is recorded:
+(client p's is node p mod n, as Jepsen binds each client to a node): ``get`` (a read through
+the node's ``read`` input: ReadIndex, or a lease), ``put``, ``append`` and ``cas`` (log
+commands carrying the client's id and sequence number). It follows redirect hints, and
+retries the same command (same sequence number) after a refusal, a timeout or a crash of the
+node it asked, up to a number of attempts. What is recorded:
 
 - ``invoke`` when the operation starts (retries are not new operations);
 - ``ok`` when an attempt is answered: the read's value, or the write's result from the
