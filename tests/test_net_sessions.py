@@ -148,9 +148,15 @@ def test_forged_or_out_of_range_client_and_seq_are_one_clear_4xx_and_the_node_go
         assert status == 409 and body["error"].startswith(f"session {client}: unknown or "
                                                           "expired"), body
         assert "register again: POST /session" in body["error"]
+        # An append to a value that is not a string: refused by the state machine, and that
+        # refusal is (other, 4)'s result.
+        assert follow("PUT", f"{url}/kv/n", 5)[0] == 200
+        status, body = follow("POST", f"{url}/kv/n?client={other}&seq=4", "a")
+        assert (status, body["reason"], body["effect"]) == (409, "refused", "none"), body
+        assert body["error"].startswith("append refused by the state machine"), body
         # The node goes on: every process runs, and a session's write still works.
         assert all(p.poll() is None for p in processes.values())
-        status, body = follow("PUT", f"{url}/kv/z?client={other}&seq=4", "fine")
+        status, body = follow("PUT", f"{url}/kv/z?client={other}&seq=5", "fine")
         assert status == 200, body
         assert _value_everywhere(urls, "z", body["index"]) == ["fine"] * 3
         # "w" is seq 2's; the refused writes ("w" forged, "old", "late") changed nothing.
