@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 from checker import check_lines
 from checker.history import check_history
 from raftref.cli import main
+from raftref.sim.clients import Clients, HistoryWriter, Operation
 from raftref.sim.schedule import Fault, Schedule, generate_schedule
 from raftref.sim.simulator import run_schedule
 
@@ -124,3 +125,39 @@ def test_sim_refuses_a_history_without_clients(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["sim", "--history", str(tmp_path / "h.jsonl")])
     assert result.exit_code == 2 and "--history needs clients" in result.output
     assert not (tmp_path / "h.jsonl").exists()
+
+
+class _Idle:
+    """A driver that only counts what the clients schedule: enough to call their rules."""
+
+    now = 0
+    ids = ("n1",)
+
+    def __init__(self) -> None:
+        self.later_calls: list[tuple[int, str, object]] = []
+
+    def up_nodes(self) -> list[str]:
+        return []
+
+    def node(self, node_id: str) -> None:
+        return None
+
+    def perform(self, node: object, ready: object) -> None:
+        raise AssertionError("not reached")
+
+    def later(self, delay: int, kind: str, payload: object) -> None:
+        self.later_calls.append((delay, kind, payload))
+
+
+@pytest.mark.parametrize("doubt,expected", [(None, "fail"), ("appended by n1 at index 7", "info")])
+def test_a_refused_session_is_fail_only_when_no_earlier_attempt_may_have_been_applied(
+        doubt: str | None, expected: str) -> None:
+    # An attempt that was applied kept its session alive; the session may then have expired
+    # before the retry arrived. That retry's refusal says nothing of the first attempt.
+    out = io.BytesIO()
+    clients = Clients(_Idle(), 1, 1, 1, 5, 3, HistoryWriter(out, 1, {}))
+    c = clients.clients[0]
+    c.session, c.op = 4, Operation("append", "k0", "0.1 ", 1, attempts=2, doubt=doubt)
+    clients._answered(c, {"error": "unknown or expired session 4"})
+    (line,) = lines(out.getvalue())
+    assert line["type"] == expected and c.session is None

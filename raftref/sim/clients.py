@@ -13,9 +13,10 @@ node it asked, up to a number of attempts. What is recorded:
 - ``ok`` when an attempt is answered: the read's value, or the write's result from the
   state machine of the node it was sent to, as that node applies it;
 - ``fail`` only when the operation certainly did not happen: a cas the state machine refused
-  (the value was not the expected one), a command its session no longer knows (then the
-  client registers again), a read refused or unanswered on every attempt (a read changes
-  nothing), or a write refused by every node asked (a redirect: it was never appended);
+  (the value was not the expected one), a command its session no longer knows when no earlier
+  attempt of it may have been applied (then the client registers again), a read refused or
+  unanswered on every attempt (a read changes nothing), or a write refused by every node asked
+  (a redirect: it was never appended);
 - ``info`` when it may or may not have happened: a write that some attempt got appended, or
   whose attempt timed out or whose node crashed, and no attempt was answered before the
   attempts ran out. An operation still outstanding when the run ends has no completion, which
@@ -294,8 +295,14 @@ class Clients:
         elif isinstance(result, dict) and result.get("error", "").startswith("cas"):
             self._complete(c, "fail", op.value, result["error"])
         elif isinstance(result, dict) and "session" in result.get("error", ""):
+            # Certain only if no earlier attempt may have been applied: one that was would
+            # have kept the session alive, then it may have expired before this attempt.
             c.session = None
-            self._complete(c, "fail", op.value, result["error"])
+            if op.doubt is None:
+                self._complete(c, "fail", op.value, result["error"])
+            else:
+                self._complete(c, "info", op.value, f"{result['error']}; may have taken "
+                               f"effect before: {op.doubt}")
         else:
             self._complete(c, "info", op.value, str(result))
 
