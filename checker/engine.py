@@ -1,12 +1,13 @@
 """The checking loop: events in, node state rebuilt, property hooks called, a report out.
 
-State follows spec/PROPERTIES.md, "How state is rebuilt from events" (checker/rebuild.py). This
-loop is the checker's throughput: every event passes through it once, so it does in one place
-what would otherwise take a loop of its own (the reader's rules: ``seq`` increases within a
-file, every node an event names is the header's) and handles the frequent events (send,
-receive, apply, drop of a running node whose term, vote and role stay: nine in ten) inline,
-calling only the hooks of the properties that read them. Everything else goes to
-:meth:`Rebuild.step`.
+State follows spec/PROPERTIES.md, "How state is rebuilt from events" (checker/rebuild.py),
+whose :meth:`Rebuild.step` is the one definition of what an event does. This loop is the
+checker's throughput: every event passes through it once, so the frequent events (send,
+receive, drop, apply of a running node whose term, vote, role and commit stay: nine in ten)
+take a branch of their kind that does what ``step`` would, inline, calling each hook the
+enabled properties define as one call (``fan_out``); everything else goes to ``step``.
+``Engine(..., branches=False)`` runs every event through ``step``, and the tests compare the
+two.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from checker.errors import TraceError
 from checker.events import (
@@ -57,6 +59,19 @@ class UnknownPropertyError(ValueError):
         return type(self), (self.name,)
 
 
+def fan_out(hooks: list[Hook]) -> Hook | None:
+    """The hooks of one name as one callable: None for none, the hook itself for one."""
+    if not hooks:
+        return None
+    if len(hooks) == 1:
+        return hooks[0]
+
+    def call_all(*args: Any) -> None:
+        for hook in hooks:
+            hook(*args)
+    return call_all
+
+
 def select_properties(only: Iterable[str] | None = None,
                       skip: Iterable[str] | None = None) -> list[type[Property]]:
     """The properties to check, in spec order: ``only`` (default all) minus ``skip``."""
@@ -73,8 +88,10 @@ class Engine(Rebuild):
 
     def __init__(self, files: list[TraceFile], properties: list[type[Property]],
                  message_window: int = 1 << 12, *, partial: bool = False,
-                 merge_anyway: bool = False) -> None:
+                 merge_anyway: bool = False, branches: bool = True) -> None:
         self.files = files
+        #: Whether the loop takes its per-kind branches (False: every event through step).
+        self.branches = branches
         check_one_run(files, merge_anyway)
         self.partial = partial
         self.nodes = {name: NodeState(name) for name in files[0].header["nodes"]}
@@ -123,8 +140,8 @@ class Engine(Rebuild):
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._loop(merge_pairs(self.files, self.registry.known, rules=False,
-                                   error=self.rule_error))
+            loop = self._loop if self.branches else self._plain_loop
+            loop(merge_pairs(self.files, self.registry.known, rules=False))
             self._finish()
             return self.report()
         finally:
@@ -151,10 +168,12 @@ class Engine(Rebuild):
             hook(absent)
 
     def _loop(self, events: Iterable[tuple[Loc, AnyEvent]]) -> None:
-        """Every event: ``seq`` increasing, then :meth:`step`, with the frequent kinds of a
-        running node whose term, vote and role stay handled inline (keep them in step with
-        the methods of checker/rebuild.py they stand for). Every node id an event names is
-        already known to be a member (the reader's decoder checked it)."""
+        """Every event through :meth:`step`, but for the frequent kinds (send, receive, drop,
+        apply, append, propose, truncate, vote) of a running node whose term, vote, role and
+        commit stay: those take a branch of their kind that does what ``step`` would, inline
+        (keep them in step with the methods of checker/rebuild.py they stand for;
+        tests/test_checker_paths.py checks that both paths give the same reports). The
+        reader has checked ``seq`` and that every node id an event names is a member."""
         nodes = self.nodes
         counts = self.counts
         step = self.step
@@ -164,12 +183,15 @@ class Engine(Rebuild):
         older = registry.older
         window = registry.window
         pending_limit = registry.pending_limit
-        on_apply = self._on_apply
-        on_reply = self._on_reply
-        on_reused = self._on_reused_id
-        on_unmatched = self._on_unmatched
-        on_aer = self._on_append_response
-        on_stale_send = self._on_stale_send
+        # One callable (or None) per hook the branches call: a call, not a loop over a list;
+        # but on_apply, which two properties define, is called in a loop (a wrapper taking
+        # *args costs more).
+        on_apply = tuple(self._on_apply)
+        on_reply = fan_out(self._on_reply)
+        on_reused = fan_out(self._on_reused_id)
+        on_unmatched = fan_out(self._on_unmatched)
+        on_aer = fan_out(self._on_append_response)
+        on_stale_send = fan_out(self._on_stale_send)
         track = self._track_requests
         unset = UNSET
         model = self.model
@@ -177,59 +199,55 @@ class Engine(Rebuild):
         append_entries, aer = model[AppendEntries], model[AppendEntriesResponse]
         requests = (model[RequestVote], append_entries)
         handlers = self._handlers
-        # Kinds whose handler is all step() would do for a running node whose term, vote and
-        # role stay (start and crash change more; timeout, term and role change those).
-        lane = frozenset(model[cls] for cls in (Append, Commit, Propose, Truncate, Vote))
-        kind_names = {cls: cls.KIND for cls in model.events}
-        # Fast-lane events are counted in locals (added to self.counts at the end): a dict
-        # update per event costs more than the rest of a drop.
+        # Kinds whose handler is all step() would do for a running node whose term, vote, role
+        # and commit stay (commit, start, crash and config always change more).
+        lane = {model[cls]: cls.KIND for cls in (Append, Propose, Truncate, Vote)}
+        # The branches count in locals (added to self.counts at the end): a dict update per
+        # event costs more than the rest of a drop.
         sends = receives = applies = drops = 0
-        # seq increases within a file: checked here for one file, by the merge for several.
-        single = len(self.files) == 1
-        last_seq = -1
         for loc, ev in events:
-            if single:
-                seq = ev.seq
-                if seq <= last_seq:
-                    raise self.rule_error(ev, loc, last_seq)
-                last_seq = seq
-            n = nodes[ev.node]
             kind = type(ev)
-            # The inline fast lane: a running node whose term, vote and role stay.
-            if not (ev.term == n.term and ev.vote == n.vote and ev.role == n.role and n.up):
-                step(ev, loc)
-                settled = registry.settled  # settle() may have started a new generation
-                older = registry.older
-                continue
             if kind is send_:
+                n = nodes[ev.node]
+                # The test of every branch: the event leaves the node as it was.
+                if (ev.term != n.term or ev.vote != n.vote or ev.role != n.role
+                        or ev.commit != n.commit or not n.up):
+                    step(ev, loc)
+                    settled = registry.settled  # settle() may have started a new generation
+                    older = registry.older
+                    continue
                 sends += 1
                 msg = ev.msg
                 if msg.from_ != n.name:
                     step(ev, loc)  # raises the precise error
-                if msg.term < n.seen_term:
-                    for hook in on_stale_send:
-                        hook(n, msg, loc)
+                if msg.term < n.seen_term and on_stale_send is not None:
+                    on_stale_send(n, msg, loc)
                 mid = msg.id
-                if mid not in pending and mid not in settled and mid not in older:
+                if mid in pending or mid in settled or mid in older:  # registry.sent, inlined
+                    if on_reused is not None:
+                        on_reused(n, msg, loc, pending.get(mid) or registry.recall(mid))
+                else:
                     pending[mid] = (msg, loc)
                     if len(pending) > pending_limit:
                         registry.forget()
-                else:
-                    earlier = pending.get(mid) or registry.recall(mid)
-                    for hook in on_reused:
-                        hook(n, msg, loc, earlier)
                 if track and msg.reply_to is not unset:
                     request = n.inbox.pop(msg.reply_to, None)
                     if request is not None:
-                        for hook in on_reply:
-                            hook(n, msg, loc, request)
+                        on_reply(n, msg, loc, request)  # type: ignore[misc]
             elif kind is receive_:
+                n = nodes[ev.node]
+                if (ev.term != n.term or ev.vote != n.vote or ev.role != n.role
+                        or ev.commit != n.commit or not n.up):
+                    step(ev, loc)
+                    settled = registry.settled
+                    older = registry.older
+                    continue
                 receives += 1
                 msg = ev.msg
                 if msg.to != n.name:
                     step(ev, loc)  # raises the precise error
                 mid = msg.id
-                sent = pending.pop(mid, None)
+                sent = pending.pop(mid, None)  # registry.settle, inlined
                 if sent is not None:
                     settled[mid] = sent
                     if len(settled) >= window:
@@ -238,30 +256,42 @@ class Engine(Rebuild):
                         older = registry.older
                 else:  # a duplicate delivery (or no send at all)
                     sent = settled.get(mid) or older.get(mid)
-                if sent is None or sent[0] != msg:
-                    for hook in on_unmatched:
-                        hook(n, msg, loc, sent)
-                # _note_received, inlined.
-                mtype = type(msg)
-                if msg.term > n.seen_term:
-                    n.seen_term = msg.term
+                if on_unmatched is not None and (sent is None or sent[0] != msg):
+                    on_unmatched(n, msg, loc, sent)
+                term = msg.term  # note_received, inlined
+                if term > n.seen_term:
+                    n.seen_term = term
                     n.seen_loc = loc
-                if mtype is append_entries:
-                    last_new = msg.prev_log_index + len(msg.entries)
-                    leader_commit = msg.leader_commit
-                    n.append_limit = leader_commit if leader_commit < last_new else last_new
-                    n.append_loc = loc
-                else:
-                    n.append_limit = None
+                n.received = msg
+                n.received_loc = loc
+                mtype = type(msg)
                 if mtype is aer:
-                    for hook in on_aer:
-                        hook(n, msg, loc)
+                    if on_aer is not None:
+                        on_aer(n, msg, loc)
                 elif track and mtype in requests:
                     inbox = n.inbox
                     inbox[mid] = (msg, loc)
                     if len(inbox) > INBOX_LIMIT:
                         del inbox[next(iter(inbox))]  # the oldest
+            elif kind is drop_:  # changes no node state, whatever its fields say
+                drops += 1
+                mid = ev.msg.id
+                record = pending.pop(mid, None)  # registry.settle, inlined
+                if record is not None:
+                    settled[mid] = record
+                    if len(settled) >= window:
+                        registry.rotate()
+                        settled = registry.settled
+                        older = registry.older
+                continue
             elif kind is apply_:
+                n = nodes[ev.node]
+                if (ev.term != n.term or ev.vote != n.vote or ev.role != n.role
+                        or ev.commit != n.commit or not n.up):
+                    step(ev, loc)
+                    settled = registry.settled
+                    older = registry.older
+                    continue
                 applies += 1
                 index = ev.index
                 if on_apply:
@@ -279,35 +309,35 @@ class Engine(Rebuild):
                 n.applied = index
                 n.replay_from = None
                 n.apply_loc = loc
-            elif kind is drop_:
-                drops += 1
-                mid = ev.msg.id
-                record = pending.pop(mid, None)  # registry.settle, inlined
-                if record is not None:
-                    settled[mid] = record
-                    if len(settled) >= window:
-                        registry.rotate()
-                        settled = registry.settled
-                        older = registry.older
-                continue  # a drop changes no node state
-            elif kind in lane:  # append, commit, propose, truncate, vote: their handler only
-                counts[kind_names[kind]] += 1
+            elif kind in lane:  # append, propose, truncate, vote: their handler only
+                n = nodes[ev.node]
+                if (ev.term != n.term or ev.vote != n.vote or ev.role != n.role
+                        or ev.commit != n.commit or not n.up):
+                    step(ev, loc)
+                    settled = registry.settled
+                    older = registry.older
+                    continue
+                counts[lane[kind]] += 1
                 handler = handlers.get(kind)
                 if handler is not None:
                     handler(n, ev, loc)
-            else:  # start, crash, config, and kinds that always change term or role
+            else:  # start, crash, commit, config, and kinds that always change term or role
                 step(ev, loc)
                 settled = registry.settled
                 older = registry.older
                 continue
-            commit = ev.commit
-            if commit != n.commit:
-                self._commit_changed(n, commit, loc)
             n.last_loc = loc
         counts["send"] += sends
         counts["receive"] += receives
         counts["apply"] += applies
         counts["drop"] += drops
+
+    def _plain_loop(self, events: Iterable[tuple[Loc, AnyEvent]]) -> None:
+        """Every event through :meth:`step`: what :meth:`_loop` does, without its branches
+        (for tests that compare the two)."""
+        step = self.step
+        for loc, ev in events:
+            step(ev, loc)
 
     def report(self) -> CheckReport:
         events = sum(self.counts.values())

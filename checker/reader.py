@@ -8,7 +8,9 @@ names listed in the header), is checked one of two ways:
 
 - for the checking loop (:meth:`TraceFile.chunks` with ``rules=False``), the chunk is decoded
   into the cluster's model (``model_for``), whose node ids can only be the header's, so the
-  decoder checks membership, and ``seq`` is left to the loop, which looks at every event anyway;
+  decoder checks membership; ``seq`` is checked by one C-level pass over the chunk, and a chunk
+  that breaks it is given up to the event before the offending one, and the error raised
+  after it, so that the loop still meets the errors of earlier lines first;
 - for everyone else (:meth:`TraceFile.batches`, the store and the report), into the
   contract's own classes, and the rules are checked on the whole chunk at once, by C-level
   passes over its events.
@@ -50,6 +52,7 @@ from checker.events import (
 from checker.schema import explain
 from checker.slow_path import (
     DECODE_ERRORS,
+    check_rules,
     event_line,
     json_error,
     named_nodes_ok,
@@ -175,7 +178,8 @@ class TraceFile:
         """Validated events, one list per chunk read, each with the location of its first event
         (the others follow line by line: ``enumerate(events, loc)``); raises TraceError on the
         first bad line. ``rules=False``: decoded into the cluster's model (node ids checked
-        by the decoder), ``seq`` left to the caller, as the checking loop checks it inline."""
+        by the decoder); a chunk whose ``seq`` goes back is given up to the event before,
+        then the error is raised."""
         sink = self.sink
         try:
             for evs, first, lines, offset in self._chunks(sink is not None, rules):
@@ -199,7 +203,7 @@ class TraceFile:
         first) per chunk read."""
         name = self.name
         # The reader's rules on the cluster's model are the decoder's (node ids), but for seq,
-        # which is left to the caller; on the contract's model they are checked here.
+        # checked below; on the contract's model they are checked here.
         model = GENERIC if rules else self.model
         decode_lines = model.decode_lines
         read = self._read_chunk
@@ -248,6 +252,14 @@ class TraceFile:
                 evs = self._line_by_line(lines, first, last_seq if rules else -1,
                                          complete, model)  # type: ignore[arg-type]
             self.starts.append((first, offset))
+            if not rules:
+                bad = _seq_break(evs, last_seq)
+                if bad is not None:  # the events before it first (see the module's doc)
+                    if bad:
+                        yield evs[:bad], first, lines, offset
+                    before = evs[bad - 1].seq if bad else last_seq
+                    check_rules(name, self.nodes, evs[bad], first + bad, before)
+                    raise AssertionError("seq checked twice, differently")
             last_seq = evs[-1].seq
             line_no += count
             yield evs, first, lines, offset
@@ -285,6 +297,20 @@ class TraceFile:
         return out
 
 
+def _seq_break(evs: list[AnyEvent], last_seq: int) -> int | None:
+    """The index of the first event whose ``seq`` does not increase (after ``last_seq``), or
+    None; one C-level pass when there is none."""
+    seqs = list(map(_SEQ, evs))
+    if seqs[0] > last_seq and all(map(gt, islice(seqs, 1, None), seqs)):
+        return None
+    previous = last_seq
+    for k, seq in enumerate(seqs):
+        if seq <= previous:
+            return k
+        previous = seq
+    raise AssertionError("no seq going back")
+
+
 def _too_long(name: str, line: int) -> TraceError:
     return TraceError(name, line, None,
                       f"line longer than {MAX_LINE} bytes (1 MiB): not a raft-trace line")
@@ -313,32 +339,14 @@ def merge(files: list[TraceFile], is_sent: Callable[[str], bool]) -> Iterator[Ev
     return _merge([f.events() for f in files], is_sent, 0, Receive)
 
 
-def merge_pairs(files: list[TraceFile], is_sent: Callable[[str], bool], rules: bool = True,
-                error: Callable[[AnyEvent, Loc, int], TraceError] | None = None
+def merge_pairs(files: list[TraceFile], is_sent: Callable[[str], bool], rules: bool = True
                 ) -> Iterator[tuple[Loc, AnyEvent]]:
     """:func:`merge` for the checking loop: (location, event) pairs (``rules``: as
-    :meth:`TraceFile.chunks`). With ``rules=False`` and several files, ``seq`` is checked
-    here, per file (``error`` makes the TraceError); one file's the caller checks."""
+    :meth:`TraceFile.chunks`)."""
     if len(files) == 1:
         return files[0].pairs(rules)
     receive = Receive if rules else files[0].model[Receive]
-    streams = [f.pairs(rules) for f in files]
-    if not rules:
-        assert error is not None
-        streams = [_seq_checked(s, error) for s in streams]
-    return _merge(streams, is_sent, 1, receive)
-
-
-def _seq_checked(pairs: Iterator[tuple[Loc, AnyEvent]],
-                 error: Callable[[AnyEvent, Loc, int], TraceError]
-                 ) -> Iterator[tuple[Loc, AnyEvent]]:
-    last = -1
-    for pair in pairs:
-        seq = pair[1].seq
-        if seq <= last:
-            raise error(pair[1], pair[0], last)
-        last = seq
-        yield pair
+    return _merge([f.pairs(rules) for f in files], is_sent, 1, receive)
 
 
 def _merge(streams: list[Iterator[Any]], is_sent: Callable[[str], bool], at: int,

@@ -227,7 +227,7 @@ class Rebuild:
         n.inbox.clear()
         n.seen_term = 0
         n.seen_loc = None
-        n.append_limit = None
+        n.received = None
         for hook in self._on_start:
             hook(n, ev, loc, snapshot, old_log)
 
@@ -351,16 +351,13 @@ class Rebuild:
 
 def _note_received(n: NodeState, msg: Message, loc: Loc) -> None:
     """Remember what a receive obliges the node to: adopt a higher term (Figure 2, All Servers
-    rule 2), and commit no further than this AppendEntries justifies (receiver rule 5)."""
+    rule 2), and commit no further than this AppendEntries justifies (receiver rule 5: the
+    latest message received, from which NodeState.append_limit derives the bound)."""
     term = msg.term
     if term > n.seen_term:
         n.seen_term = term
         n.seen_loc = loc
-    if isinstance(msg, AppendEntries):
-        last_new = msg.prev_log_index + len(msg.entries)
-        n.append_limit = min(msg.leader_commit, last_new)
-        n.append_loc = loc
-    else:
-        n.append_limit = None
+    n.received = msg
+    n.received_loc = loc
 
 

@@ -16,7 +16,7 @@ from operator import attrgetter, itemgetter
 import msgspec
 from msgspec import Raw
 
-from checker.events import Entry, Message
+from checker.events import AppendEntries, Entry, Message
 
 #: Where an event is, in one int (cheap to make, keep and compare; sorts by file, then line):
 #: the index of its file shifted left by LINE_BITS, plus its 1-based line number.
@@ -154,7 +154,7 @@ class NodeState:
     __slots__ = ("name", "term", "role", "vote", "commit", "log", "applied", "replay_from",
                  "started", "crashed", "up", "snapshot", "lead_term", "lead_loc", "term_loc",
                  "commit_loc", "apply_loc", "last_loc", "inbox", "seen_term", "seen_loc",
-                 "append_limit", "append_loc", "voters", "outgoing", "config_loc")
+                 "received", "received_loc", "voters", "outgoing", "config_loc")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -180,15 +180,29 @@ class NodeState:
         # The highest term in any message received since the node (re)started, and where.
         self.seen_term = 0
         self.seen_loc: Loc | None = None
-        # After receiving an AppendEntries (and until the next receive): the highest commit
-        # index it justifies, min(leaderCommit, index of last new entry), and where it came.
-        self.append_limit: int | None = None
-        self.append_loc: Loc | None = None
+        # The message of the latest receive since the node (re)started, and where: what
+        # append_limit derives, only when a commit needs it.
+        self.received: Message | None = None
+        self.received_loc: Loc | None = None
         # The configuration in force at this node (a ``config`` event; None: the header's nodes)
         # and, while a joint configuration is in force, its outgoing voters (else None).
         self.voters: frozenset[str] | None = None
         self.outgoing: frozenset[str] | None = None
         self.config_loc: Loc | None = None
+
+    @property
+    def append_limit(self) -> int | None:
+        """After receiving an AppendEntries (and until the next receive): the highest commit
+        index it justifies, min(leaderCommit, index of its last new entry); else None."""
+        msg = self.received
+        if not isinstance(msg, AppendEntries):
+            return None
+        return min(msg.leader_commit, msg.prev_log_index + len(msg.entries))
+
+    @property
+    def append_loc(self) -> Loc | None:
+        """Where the AppendEntries of :attr:`append_limit` was received."""
+        return self.received_loc if isinstance(self.received, AppendEntries) else None
 
     @property
     def leading(self) -> bool:
