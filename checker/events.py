@@ -115,7 +115,18 @@ class AppendEntriesResponse(Message, tag="AppendEntriesResponse"):
     conflict_index: Natural | UnsetType = UNSET
 
 
-AnyMessage = RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse
+class ReadIndex(Message, tag="ReadIndex"):
+    """A follower asks its leader for a read index (thesis §6.4, follower reads)."""
+
+
+class ReadIndexResponse(Message, tag="ReadIndexResponse"):
+    success: bool
+    read_index: Natural | UnsetType = UNSET
+    reason: Text | UnsetType = UNSET
+
+
+AnyMessage = (RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse
+              | ReadIndex | ReadIndexResponse)
 
 
 # ------------------------------------------------------------------ $defs/event, per kind
@@ -211,7 +222,8 @@ EVENT_CLASSES: tuple[type[Event], ...] = (
 for _event in EVENT_CLASSES:
     _event.KIND = _event.__struct_config__.tag  # type: ignore[assignment]
 MESSAGE_CLASSES: tuple[type[Message], ...] = (
-    RequestVote, RequestVoteResponse, AppendEntries, AppendEntriesResponse)
+    RequestVote, RequestVoteResponse, AppendEntries, AppendEntriesResponse, ReadIndex,
+    ReadIndexResponse)
 for _message in MESSAGE_CLASSES:
     _message.TYPE = _message.__struct_config__.tag  # type: ignore[assignment]
 AnyEvent = (Start | Crash | Timeout | TermChange | Vote | RoleChange | Append | Truncate | Commit

@@ -24,7 +24,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 INSTALL_HINT = "make browser"  # installs Debian's chromium (as root)
 MSG_FIELDS = [["last_log_index", "last_log_term"], ["granted"],
               ["prev_log_index", "prev_log_term", "entries", "leader_commit"],
-              ["success", "match_index"]]
+              ["success", "match_index"], [], ["success", "read_index", "reason"]]
 
 
 def simulate(path: Path, seed: int, steps: int, nodes: int = 3, mutant: str | None = None,
@@ -114,8 +114,11 @@ def decode(data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[tuple[int, 
                "term": term + dterm}
         for name in MSG_FIELDS[t]:
             value = a[p]
-            msg[name] = bool(value) if name in ("granted", "success") else value
             p += 1
+            if name in ("read_index", "reason") and value < 0:
+                continue  # absent
+            msg[name] = (bool(value) if name in ("granted", "success")
+                         else strings[value] if name == "reason" else value)
         return msg
 
     for i in range(n):

@@ -247,7 +247,7 @@ def test_the_walk_covers_every_kind_message_and_field() -> None:
     assert len(kinds) == 15
     messages = kinds["send"]["msg"][1]["variants"]
     assert set(messages) == {"RequestVote", "RequestVoteResponse", "AppendEntries",
-                             "AppendEntriesResponse"}
+                             "AppendEntriesResponse", "ReadIndex", "ReadIndexResponse"}
     entry = messages["AppendEntries"]["entries"][1][1]
     assert entry == {"(other keys allowed)": False, "term": (True, ("int", 0)),
                      "data": (True, ("any",))}

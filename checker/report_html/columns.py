@@ -37,6 +37,8 @@ from checker.events import (
     Drop,
     Message,
     Propose,
+    ReadIndex,
+    ReadIndexResponse,
     Receive,
     RequestVote,
     RequestVoteResponse,
@@ -49,7 +51,8 @@ from checker.schema import KINDS, MESSAGE_TYPES
 
 ROLES = ("follower", "candidate", "leader")
 ROLE_IX = {r: i for i, r in enumerate(ROLES)}
-TYPE_IX = {RequestVote: 0, RequestVoteResponse: 1, AppendEntries: 2, AppendEntriesResponse: 3}
+TYPE_IX = {RequestVote: 0, RequestVoteResponse: 1, AppendEntries: 2, AppendEntriesResponse: 3,
+           ReadIndex: 4, ReadIndexResponse: 5}
 #: The fields each kind stores in ``a`` (the page's decoder reads the same table).
 ARGS = {"start": ["restart", "log"], "vote": ["candidate"], "append": ["index", "entries"],
         "truncate": ["index"], "commit": ["index"], "apply": ["index"],
@@ -59,7 +62,9 @@ MESSAGE_ARGS = {"*": ["type", "from", "to", "term - event term", "id..."],
                 "RequestVote": ["last_log_index", "last_log_term"],
                 "RequestVoteResponse": ["granted"],
                 "AppendEntries": ["prev_log_index", "prev_log_term", "entries", "leader_commit"],
-                "AppendEntriesResponse": ["success", "match_index"]}
+                "AppendEntriesResponse": ["success", "match_index"],
+                # read_index -1 and reason -1 when absent; reason is a string's index
+                "ReadIndex": [], "ReadIndexResponse": ["success", "read_index", "reason"]}
 SENT_GENERATION = 1 << 14  # sends remembered for linking (two generations: bounded memory)
 _NUMBERED_ID = re.compile(r"(.*?)(0|[1-9][0-9]{0,15})\Z", re.S)
 _KIND_IX = {k: i for i, k in enumerate(KINDS)}
@@ -199,6 +204,12 @@ class Columns:
             return (*head, int(msg.success), msg.match_index)  # type: ignore[attr-defined]
         if cls is RequestVote:
             return (*head, msg.last_log_index, msg.last_log_term)  # type: ignore[attr-defined]
+        if cls is ReadIndex:
+            return head
+        if cls is ReadIndexResponse:
+            index, reason = msg.read_index, msg.reason  # type: ignore[attr-defined]
+            return (*head, int(msg.success), -1 if index is UNSET else index,  # type: ignore[attr-defined]
+                    -1 if reason is UNSET else self.intern(reason))
         return (*head, int(msg.granted))  # type: ignore[attr-defined]
 
     def _id(self, text: str) -> tuple[int, ...]:

@@ -9,7 +9,9 @@ var RR = {};
     ["last_log_index", "last_log_term"],
     ["granted"],
     ["prev_log_index", "prev_log_term", "entries", "leader_commit"],
-    ["success", "match_index"]
+    ["success", "match_index"],
+    [],
+    ["success", "read_index", "reason"]  // -1: absent; reason: an index into strings
   ];
   RR.MSG_FIELDS = MSG_FIELDS;
   RR.DOWN = 3;  // a band's role while the node is down (after the three roles)
@@ -177,8 +179,11 @@ var RR = {};
         text += " last=" + f[0] + "/" + f[1];
       } else if (t === 1) {
         text += " granted=" + flag(f[0]);
-      } else {
+      } else if (t === 3) {
         text += " success=" + flag(f[0]) + " match=" + f[1];
+      } else if (t === 5) {
+        text += f[0] ? " readIndex=" + f[1] :
+          " refused" + (f[2] >= 0 ? " reason=" + m.strings[f[2]] : "");
       }
       text += " (id " + RR.messageId(m, j) + ")";
       if (kind === K.drop) {

@@ -5,7 +5,7 @@
 (function () {
   "use strict";
   var ROLE_COLORS = ["#d7dee8", "#f4bf5e", "#62b86a", "#3b3f46"];
-  var MSG_COLORS = ["#7b3fb3", "#b58ad6", "#1f6fd1", "#3aa6a0"];
+  var MSG_COLORS = ["#7b3fb3", "#b58ad6", "#1f6fd1", "#3aa6a0", "#c2782a", "#e0b25c"];
   var DROP_CLASS = ["", "cut", "lost", "down"];
   var DROP_WHY = ["", "partition", "lost", "addressee down"];
   var LANE_H = 92, TOP = 30, LEFT = 64, RIGHT = 16, BAND_H = 16, CUT_Y = 30;
@@ -203,7 +203,7 @@
       var g = groups[key];
       if (!g) {
         g = groups[key] = { from: m.node[a], to: m.node[b], count: 0, xa: 0, xb: 0, first: a,
-                            last: a, types: [0, 0, 0, 0], status: [0, 0, 0, 0] };
+                            last: a, types: MSG_COLORS.map(function () { return 0; }), status: [0, 0, 0, 0] };
         order.push(g);
       }
       g.count++;

@@ -65,13 +65,16 @@ def load_schedule(path: Path) -> Schedule:
 @click.option("--lease-reads", is_flag=True, default=False,
               help="Leaders answer reads under a lease (thesis 6.4.1; a clock assumption, "
                    "docs/reads-and-sessions.md) instead of a ReadIndex round.")
+@click.option("--forward-reads", is_flag=True, default=False,
+              help="A follower asks its leader for a read index instead of redirecting a read "
+                   "(thesis 6.4), and clients send reads to their own node.")
 @click.option("--target", type=click.Choice(["raftref", "pysyncobj"]), default="raftref",
               show_default=True,
               help="Which Raft runs: the reference node, or real PySyncObj nodes in the harness.")
 def sim(nodes: int | None, seed: int | None, steps: int | None, schedule_path: Path | None,
         mutants: tuple[str, ...], save_schedule: Path | None, output: Path | None,
         clients: int | None, history_path: Path | None, lease_reads: bool,
-        target: str) -> None:
+        forward_reads: bool, target: str) -> None:
     """Run one seeded, fault-injected simulation and write its trace.
 
     Without --schedule, the seed generates the default fault mix (crashes and restarts,
@@ -95,9 +98,10 @@ def sim(nodes: int | None, seed: int | None, steps: int | None, schedule_path: P
         for b, name_b in outputs[i + 1:]:
             if str(a) != "-" and same_file(a, b):
                 raise UsageFailure(f"{a}: {name_a} and {name_b} name the same file")
-    if target == "pysyncobj" and (clients or history_path is not None or lease_reads):
-        raise UsageFailure("--clients, --history and --lease-reads drive raftref's node; they "
-                           "do not apply to --target pysyncobj")
+    if target == "pysyncobj" and (clients or history_path is not None or lease_reads
+                                  or forward_reads):
+        raise UsageFailure("--clients, --history, --lease-reads and --forward-reads drive "
+                           "raftref's node; they do not apply to --target pysyncobj")
     if schedule_path is not None:
         base = load_schedule(schedule_path)
         check_schedule_seed(base.seed, schedule_path)
@@ -114,9 +118,10 @@ def sim(nodes: int | None, seed: int | None, steps: int | None, schedule_path: P
     else:
         schedule = generate_schedule(seed or 0, nodes or 3, 2000 if steps is None else steps,
                                      mutants=tuple(mutants))
-    if clients is not None or lease_reads:
+    if clients is not None or lease_reads or forward_reads:
         schedule = replace(schedule, clients=schedule.clients if clients is None else clients,
-                           lease_reads=schedule.lease_reads or lease_reads)
+                           lease_reads=schedule.lease_reads or lease_reads,
+                           forward_reads=schedule.forward_reads or forward_reads)
     if history_path is not None and not (schedule.clients and schedule.proposal_interval):
         raise UsageFailure("--history needs clients: give --clients N (the single client of "
                            "old records no history)")
@@ -181,7 +186,8 @@ def describe_run(schedule: Schedule, result: SimResult, output: Path | None,
                      f"{done.get('ok', 0)} ok, {done.get('fail', 0)} fail, "
                      f"{done.get('info', 0)} info, "
                      f"{result.operations - sum(done.values())} still outstanding at the end"
-                     + (", reads under leases" if schedule.lease_reads else ""))
+                     + (", reads under leases" if schedule.lease_reads else "")
+                     + (", follower reads forwarded" if schedule.forward_reads else ""))
     if output is not None and str(output) != "-":
         lines.append(f"  trace: {output}   (check it: raftref check {output})")
     if history is not None:

@@ -1,4 +1,5 @@
-"""Raft's RPCs as frozen data (paper Figure 2, "RequestVote RPC" and "AppendEntries RPC").
+"""Raft's RPCs as frozen data (paper Figure 2, "RequestVote RPC" and "AppendEntries RPC"), and
+the ReadIndex exchange by which a follower offloads reads (thesis §6.4).
 
 Field names follow the paper, in snake_case, and the trace contract (spec/trace.schema.json):
 ``to_json`` gives exactly the ``msg`` object of a ``send``/``receive``/``drop`` event.
@@ -112,12 +113,56 @@ class AppendEntriesResponse:
         return obj
 
 
-Message = RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse
+@dataclass(frozen=True, slots=True)
+class ReadIndex:
+    """Thesis §6.4, "followers can offload reads": a follower asks the leader it knows for a
+    read index (not an RPC of Figure 2; raftref/protocol/reads.py). Only with
+    ``NodeConfig.forward_reads``."""
+
+    id: str
+    src: NodeId
+    dst: NodeId
+    term: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "ReadIndex", "id": self.id, "from": self.src, "to": self.dst,
+                "term": self.term}
+
+
+@dataclass(frozen=True, slots=True)
+class ReadIndexResponse:
+    """The leader's answer to a ReadIndex: on success, ``read_index``, its commit index when
+    the request arrived, recorded once it had committed an entry of its term and confirmed by
+    a majority's acknowledgements of a later heartbeat round; else a refusal and its
+    ``reason`` ("not-leader", "not-ready" or "deposed")."""
+
+    id: str
+    src: NodeId
+    dst: NodeId
+    term: int
+    reply_to: str
+    success: bool
+    read_index: int = 0
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {"type": "ReadIndexResponse", "id": self.id, "from": self.src,
+                               "to": self.dst, "term": self.term, "reply_to": self.reply_to,
+                               "success": self.success}
+        if self.success:
+            obj["read_index"] = self.read_index
+        else:
+            obj["reason"] = self.reason
+        return obj
+
+
+Message = (RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse
+           | ReadIndex | ReadIndexResponse)
 
 
 def is_reply(msg: Message) -> bool:
-    """Whether ``msg`` is the response to an RPC rather than a request."""
-    return isinstance(msg, RequestVoteResponse | AppendEntriesResponse)
+    """Whether ``msg`` is the response to a request rather than a request."""
+    return isinstance(msg, RequestVoteResponse | AppendEntriesResponse | ReadIndexResponse)
 
 
 def message_from_json(obj: dict[str, Any]) -> Message:
@@ -137,4 +182,11 @@ def message_from_json(obj: dict[str, Any]) -> Message:
         return AppendEntriesResponse(*common, str(obj["reply_to"]), bool(obj["success"]),
                                      int(obj["match_index"]), obj.get("conflict_term"),
                                      int(obj.get("conflict_index", 0)))
+    if kind == "ReadIndex":
+        return ReadIndex(*common)
+    if kind == "ReadIndexResponse":
+        success = bool(obj["success"])
+        return ReadIndexResponse(*common, str(obj["reply_to"]), success,
+                                 int(obj["read_index"]) if success else 0,
+                                 None if success else str(obj["reason"]))
     raise ValueError(f"unknown message type {kind!r}")

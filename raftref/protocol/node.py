@@ -28,6 +28,8 @@ from raftref.protocol.messages import (
     Entry,
     Message,
     NodeId,
+    ReadIndex,
+    ReadIndexResponse,
     RequestVote,
     RequestVoteResponse,
 )
@@ -54,6 +56,9 @@ class NodeConfig:
     # clock assumption); off, every read takes a ReadIndex round of heartbeats.
     lease_reads: bool = False
     lease_drift_margin: int = 2  # ticks the lease stays short of the election timeout
+    # Thesis §6.4: a follower offloads a read by asking its leader for a read index
+    # (raftref/protocol/reads.py); off, it redirects the client to the leader, as for writes.
+    forward_reads: bool = False
     # Thesis §6.3: a client session expires when its last command is this many log entries
     # behind the entry being applied (raftref/protocol/sessions.py).
     session_expiry_entries: int = 1000
@@ -161,6 +166,10 @@ class Node(Elections, Replication, Reads, Sessions):
             self._handle_request_vote_response(msg)
         elif isinstance(msg, AppendEntries):
             self._handle_append_entries(msg)
+        elif isinstance(msg, ReadIndex):
+            self._handle_read_index(msg)
+        elif isinstance(msg, ReadIndexResponse):
+            self._handle_read_index_response(msg)
         else:
             self._handle_append_entries_response(msg)
             self._note_append_acked(msg)

@@ -11,9 +11,11 @@ A :class:`ReadResult` is either an answer (``ok``: ``value`` is the state machin
 ``key`` once it has applied at least the read index; ``index`` is the last applied index the
 value reflects) or a refusal (``ok`` False, with ``reason`` and the node's ``leader_hint``):
 ``"not-leader"`` (a follower or candidate: ask the hinted leader, as for writes) or
-``"deposed"`` (the node stopped leading, or changed term, before the read was confirmed). A
-refused read never touched the state machine: the client may retry it anywhere. A read whose
-node crashes gets no answer at all; the driver's timeout decides.
+``"deposed"`` (the node stopped leading, or changed term, before the read was confirmed); with
+forwarding, also ``"not-ready"`` (the leader asked had not yet committed an entry of its term),
+``"leader-changed"`` and ``"forgotten"`` (below). A refused read never touched the state
+machine: the client may retry it anywhere. A read whose node crashes gets no answer at all;
+the driver's timeout decides.
 
 ReadIndex, rule by rule (each a small named method below):
 
@@ -27,10 +29,32 @@ ReadIndex, rule by rule (each a small named method below):
 3. :meth:`Reads.read_applied`: the state machine has applied the read index; the answer is
    read from it.
 
-A follower does not answer reads: :meth:`Reads.follower_read_index` is where thesis §6.4's
-"followers can offload reads" (the follower asks the leader for a read index, then waits for
-its own state machine) will go once the trace contract has messages for it; until then it
-returns None and the follower refuses with a redirect to the leader it knows, as writes do.
+A follower has no read index of its own (:meth:`Reads.follower_read_index`). By default it
+refuses a read with a redirect to the leader it knows, as it does writes. With
+``NodeConfig.forward_reads`` it offloads the read instead (thesis §6.4, "followers can also
+offload reads"), rule by rule:
+
+4. :meth:`Reads.forwards_reads`: a follower that knows its leader sends it a ``ReadIndex``
+   request (raftref/protocol/messages.py) and keeps the read pending.
+5. :meth:`Reads.read_index_refusal`: the leader refuses at once when it is not the leader
+   (``"not-leader"``) or has not committed an entry of its term (``"not-ready"``, step 1);
+   otherwise it records its commit index and confirms its leadership with a round exactly as
+   for its own reads (steps 1 and 2), then replies ``ReadIndexResponse`` with the read index
+   (``"deposed"`` if it stops leading first). It does not wait for its own state machine.
+6. :meth:`Reads.forwarded_read_stands`: the follower keeps a forwarded read only while it
+   stays in the term and with the leader it asked; otherwise it refuses the read
+   (``"leader-changed"``). The answer it waits for may never come (that leader is deposed,
+   crashed or cut off), so the client learns at once and retries where the new leader is; a
+   late answer from the old leader finds nothing pending and is ignored. Once the read index
+   has arrived it would be safe to finish, but the rule stays as uniform as a leader's own
+   (a leader refuses its reads on a term change even once confirmed).
+7. With the read index in hand, the follower answers from its own state machine once it has
+   applied that index (:meth:`Reads.read_applied`, step 3 on the follower).
+
+No clock, no retry by the node: a ``ReadIndex`` or its answer that is lost leaves the read
+pending until the driver's timeout (or until rule 6 refuses it). So that lost exchanges in a
+long term cannot pile up, a follower keeps at most ``FORWARD_MEMORY`` forwarded reads and
+refuses the oldest past that (``"forgotten"``).
 
 Leases (thesis §6.4.1), only with ``NodeConfig.lease_reads``: a leader whose AppendEntries,
 sent at its tick T, were acknowledged by a majority may answer reads without a round of its
@@ -50,8 +74,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from raftref.protocol.messages import AppendEntries, AppendEntriesResponse, NodeId, RequestVote
-from raftref.protocol.roles import LEADER
+from raftref.protocol.messages import (
+    AppendEntries,
+    AppendEntriesResponse,
+    NodeId,
+    ReadIndex,
+    ReadIndexResponse,
+    RequestVote,
+)
+from raftref.protocol.roles import FOLLOWER, LEADER
 
 if TYPE_CHECKING:
     from raftref.protocol.node import Node
@@ -59,6 +90,9 @@ if TYPE_CHECKING:
 # How many AppendEntries a leader remembers (id -> when it was sent) to match acknowledgements
 # with rounds; older ones are forgotten, which only delays a confirmation.
 SENT_MEMORY = 4096
+# How many forwarded reads a follower keeps waiting for their read index (or for applying it);
+# a lost ReadIndex or answer would otherwise stay until the term changes.
+FORWARD_MEMORY = 1024
 
 
 @dataclass(frozen=True)
@@ -71,19 +105,25 @@ class ReadResult:
     value: Any = None
     index: int | None = None  # the last applied index the value reflects
     leader_hint: NodeId | None = None
-    reason: str | None = None  # on refusal: "not-leader" or "deposed"
+    # on refusal: "not-leader", "deposed", or with forwarding "not-ready", "leader-changed",
+    # "forgotten"
+    reason: str | None = None
 
 
 @dataclass
 class PendingRead:
-    """A read a leader has accepted and not yet answered."""
+    """A read a node has accepted and not yet answered: a leader's own, a leader's on behalf
+    of a follower (``forwarded``), or a follower's forwarded to its leader (``asked``)."""
 
     request_id: Any
     key: str
-    term: int  # the leader's term when the read arrived
+    term: int  # the node's term when the read arrived
     after: int  # the leader's message counter when it arrived: later AppendEntries confirm it
     read_index: int | None = None
     confirmed: bool = False
+    forwarded: ReadIndex | None = None  # leader side: the follower's request to answer
+    asked: str | None = None  # follower side: the id of the ReadIndex it sent
+    leader: NodeId | None = None  # follower side: the leader it asked
 
 
 @dataclass
@@ -113,12 +153,14 @@ class Reads:
         state = self.reads
         if self.role != LEADER:
             index = self.follower_read_index()
-            if index is None:
-                state.results.append(ReadResult(request_id, key, False,
-                                                leader_hint=self.leader_id, reason="not-leader"))
-            else:
+            if index is not None:  # only a mutant has one (raftref/mutants.py)
                 state.pending.append(PendingRead(request_id, key, self.current_term,
                                                  self._msg_counter, index, confirmed=True))
+            elif self.forwards_reads():
+                self._forward_read(request_id, key)
+            else:
+                state.results.append(ReadResult(request_id, key, False,
+                                                leader_hint=self.leader_id, reason="not-leader"))
         else:
             pending = PendingRead(request_id, key, self.current_term, self._msg_counter)
             state.pending.append(pending)
@@ -151,10 +193,37 @@ class Reads:
         return read.read_index is not None and self.last_applied >= read.read_index
 
     def follower_read_index(self: Node) -> int | None:
-        """Thesis §6.4, "followers can offload reads": a follower gets a read index from the
-        leader. That exchange needs messages the trace contract does not have yet, so a
-        follower has none and refuses the read with a redirect to its leader."""
+        """Thesis §6.4: a follower has no read index of its own. Its commit index may lag
+        behind writes the leader has already acknowledged, so it either redirects the read or
+        asks the leader for one (:meth:`forwards_reads`)."""
         return None
+
+    def forwards_reads(self: Node) -> bool:
+        """Thesis §6.4, "followers can also offload reads": with
+        ``NodeConfig.forward_reads``, a follower that knows its leader asks it for a read
+        index instead of redirecting the client. A candidate, or a follower that knows no
+        leader in its term, has nobody to ask and refuses (``not-leader``)."""
+        return (self.config.forward_reads and self.role == FOLLOWER
+                and self.leader_id is not None)
+
+    def read_index_refusal(self: Node) -> str | None:
+        """Thesis §6.4 steps 1-2 on behalf of a follower: only a leader has a read index
+        (``"not-leader"``), and only once it has committed an entry of its term
+        (``"not-ready"``: refused at once, the follower's client retries, rather than parked
+        on the leader for a follower that may give up first). None: it has one."""
+        if self.role != LEADER:
+            return "not-leader"
+        if not self.read_index_ready():
+            return "not-ready"
+        return None
+
+    def forwarded_read_stands(self: Node, read: PendingRead) -> bool:
+        """Thesis §6.4 on the follower: a forwarded read is kept only while the follower is
+        in the term and follows the leader it asked. Otherwise the answer may never come
+        (that leader is deposed, crashed or cut off): the read is refused at once
+        (``"leader-changed"``) so the client retries where the new leader is, and a late
+        answer finds nothing pending."""
+        return read.term == self.current_term and read.leader == self.leader_id
 
     def lease_is_valid(self: Node) -> bool:
         """Thesis §6.4.1: a lease read is answered only before the lease's bound: the tick at
@@ -214,6 +283,64 @@ class Reads:
                 if state.lease_until is None or until > state.lease_until:
                     state.lease_until = until
 
+    def _forward_read(self: Node, request_id: Any, key: str) -> None:
+        """Thesis §6.4: send the leader a ReadIndex; the read waits for its answer."""
+        assert self.leader_id is not None
+        msg = ReadIndex(self._next_id(), self.id, self.leader_id, self.current_term)
+        state = self.reads
+        forwarded = [r for r in state.pending if r.asked is not None]
+        if len(forwarded) >= FORWARD_MEMORY:
+            oldest = forwarded[0]
+            state.pending.remove(oldest)
+            state.results.append(ReadResult(oldest.request_id, oldest.key, False,
+                                            leader_hint=self.leader_id, reason="forgotten"))
+        state.pending.append(PendingRead(request_id, key, self.current_term, self._msg_counter,
+                                         asked=msg.id, leader=self.leader_id))
+        self._send(msg)
+
+    def _handle_read_index(self: Node, msg: ReadIndex) -> None:
+        """The leader's side of a forwarded read: steps 1 and 2, as for its own reads."""
+        refusal = self.read_index_refusal()
+        if refusal is not None:
+            self._send(ReadIndexResponse(self._next_id(), self.id, msg.src, self.current_term,
+                                         msg.id, False, reason=refusal))
+            return
+        pending = PendingRead(None, "", self.current_term, self._msg_counter, forwarded=msg)
+        self.reads.pending.append(pending)
+        if self.config.lease_reads and self.lease_is_valid():
+            pending.read_index, pending.confirmed = self.commit_index, True  # §6.4.1
+        else:
+            self._start_read_round(pending)
+
+    def _handle_read_index_response(self: Node, msg: ReadIndexResponse) -> None:
+        """The follower's side: the read index arrives (or a refusal, passed on to the
+        client). An answer to nothing pending (a duplicate, or a read already refused by
+        :meth:`forwarded_read_stands`) is ignored."""
+        state = self.reads
+        read = next((r for r in state.pending if r.asked == msg.reply_to), None)
+        if (read is None or read.read_index is not None or msg.src != read.leader
+                or not self.forwarded_read_stands(read)):
+            return
+        if msg.success:
+            read.read_index, read.confirmed = msg.read_index, True
+        else:
+            state.pending.remove(read)
+            state.results.append(ReadResult(read.request_id, read.key, False,
+                                            leader_hint=self.leader_id, reason=msg.reason))
+
+    def _answer_forwarded(self: Node, read: PendingRead, reason: str | None) -> None:
+        """The leader replies to a follower's ReadIndex: the read index, or ``reason``."""
+        request = read.forwarded
+        assert request is not None
+        if reason is None:
+            assert read.read_index is not None
+            reply = ReadIndexResponse(self._next_id(), self.id, request.src, self.current_term,
+                                      request.id, True, read_index=read.read_index)
+        else:
+            reply = ReadIndexResponse(self._next_id(), self.id, request.src, self.current_term,
+                                      request.id, False, reason=reason)
+        self._send(reply)
+
     def _start_read_round(self: Node, read: PendingRead) -> None:
         """Thesis §6.4 steps 1 and 2: record the commit index as the read index, then send a
         round of AppendEntries that only acknowledgements of later sends can confirm."""
@@ -229,16 +356,34 @@ class Reads:
             return
         waiting: list[PendingRead] = []
         for read in state.pending:
+            if read.asked is not None:  # a follower's, forwarded to its leader
+                if not self.forwarded_read_stands(read):
+                    state.results.append(ReadResult(read.request_id, read.key, False,
+                                                    leader_hint=self.leader_id,
+                                                    reason="leader-changed"))
+                elif self.read_applied(read):
+                    state.results.append(ReadResult(read.request_id, read.key, True,
+                                                    self.kv.get(read.key), self.last_applied))
+                else:
+                    waiting.append(read)
+                continue
             if read.term != self.current_term or (read.confirmed is False
                                                   and self.role != LEADER):
-                state.results.append(ReadResult(read.request_id, read.key, False,
-                                                leader_hint=self.leader_id, reason="deposed"))
+                if read.forwarded is not None:
+                    self._answer_forwarded(read, "deposed")
+                else:
+                    state.results.append(ReadResult(read.request_id, read.key, False,
+                                                    leader_hint=self.leader_id,
+                                                    reason="deposed"))
                 continue
             if read.read_index is None and self.read_index_ready():
                 self._start_read_round(read)
             if not read.confirmed and self.leadership_confirmed(read):
                 read.confirmed = True
-            if read.confirmed and self.read_applied(read):
+            if read.confirmed and read.forwarded is not None:
+                # The follower waits for its own state machine, not the leader's.
+                self._answer_forwarded(read, None)
+            elif read.confirmed and self.read_applied(read):
                 state.results.append(ReadResult(read.request_id, read.key, True,
                                                 self.kv.get(read.key), self.last_applied))
             else:

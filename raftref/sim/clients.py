@@ -7,7 +7,10 @@ then issues one operation at a time on a few keys, each starting at the client's
 the node's ``read`` input: ReadIndex, or a lease), ``put``, ``append`` and ``cas`` (log
 commands carrying the client's id and sequence number). It follows redirect hints, and
 retries the same command (same sequence number) after a refusal, a timeout or a crash of the
-node it asked, up to a number of attempts. What is recorded:
+node it asked, up to a number of attempts. With ``own_node_reads`` (the schedule's
+``forward_reads``, where a follower asks its leader for a read index, thesis §6.4), every
+attempt of a read goes to the client's own node while it is up, follower or not, so that
+follower reads are exercised. What is recorded:
 
 - ``invoke`` when the operation starts (retries are not new operations);
 - ``ok`` when an attempt is answered: the read's value, or the write's result from the
@@ -113,8 +116,9 @@ class Clients:
     """The client workload of a simulated run."""
 
     def __init__(self, driver: Driver, count: int, seed: int, think: int, timeout: int,
-                 attempts: int, history: HistoryWriter) -> None:
+                 attempts: int, history: HistoryWriter, own_node_reads: bool = False) -> None:
         self.driver = driver
+        self.own_node_reads = own_node_reads
         self.rng = random.Random(f"clients:{seed}")
         self.think = max(1, think)
         self.timeout = timeout
@@ -234,6 +238,10 @@ class Clients:
         if not up:
             self.driver.later(self.think, "client", c.process)
             return
+        if self.own_node_reads and c.op is not None and c.op.f == "get":
+            own = self.driver.ids[c.process % len(self.driver.ids)]
+            if own in up:
+                c.target = own
         if c.target not in up:
             c.target = self.rng.choice(up)
         node = self.driver.node(c.target)  # type: ignore[arg-type]

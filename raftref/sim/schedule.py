@@ -136,6 +136,9 @@ class Schedule:
     client_timeout: int = 30
     client_attempts: int = 4
     lease_reads: bool = False  # NodeConfig.lease_reads: reads under a leader lease (§6.4.1)
+    # NodeConfig.forward_reads: a follower asks its leader for a read index (thesis §6.4), and
+    # the clients send their reads to their own node even when it is a follower.
+    forward_reads: bool = False
 
     @property
     def node_ids(self) -> tuple[str, ...]:
@@ -224,11 +227,13 @@ class Schedule:
         clients = {"clients": _int(obj, "clients", 0, minimum=0),
                    "client_timeout": _int(obj, "client_timeout", 30, minimum=1),
                    "client_attempts": _int(obj, "client_attempts", 4, minimum=1)}
-        lease = obj.get("lease_reads", False)
-        if not isinstance(lease, bool):
-            raise ScheduleError(f"lease_reads: must be true or false, got {lease!r}")
+        flags = {}
+        for name in ("lease_reads", "forward_reads"):
+            flags[name] = obj.get(name, False)
+            if not isinstance(flags[name], bool):
+                raise ScheduleError(f"{name}: must be true or false, got {flags[name]!r}")
         schedule = Schedule(seed, nodes, steps, network, faults, interval, tuple(mutants),
-                            message_faults, max_entries, **timing, **clients, lease_reads=lease)
+                            message_faults, max_entries, **timing, **clients, **flags)
         schedule.validate_timing()
         return schedule
 
@@ -236,7 +241,7 @@ class Schedule:
 TIMING_DEFAULTS = {"election_timeout_min": 10, "election_timeout_max": 20,
                    "heartbeat_interval": 2}
 CLIENT_DEFAULTS: dict[str, Any] = {"clients": 0, "client_timeout": 30, "client_attempts": 4,
-                                   "lease_reads": False}
+                                   "lease_reads": False, "forward_reads": False}
 
 
 def _int(obj: dict[str, Any], key: str, default: int, minimum: int | None = None,

@@ -16,12 +16,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from raftref.mutants import check_mutants, node_class
-from raftref.protocol.messages import (
-    AppendEntries,
-    AppendEntriesResponse,
-    Message,
-    RequestVoteResponse,
-)
+from raftref.protocol.messages import AppendEntries, Message, is_reply
 from raftref.protocol.node import LEADER, Node, NodeConfig, PersistentState, Ready
 from raftref.sim.clients import Clients, HistoryWriter
 from raftref.sim.schedule import Fault, MessageFault, NetworkProfile, Schedule
@@ -66,7 +61,8 @@ class Simulation:
             election_timeout_min=schedule.election_timeout_min,
             election_timeout_max=schedule.election_timeout_max,
             heartbeat_interval=schedule.heartbeat_interval,
-            max_entries_per_message=schedule.max_entries, lease_reads=schedule.lease_reads)
+            max_entries_per_message=schedule.max_entries, lease_reads=schedule.lease_reads,
+            forward_reads=schedule.forward_reads)
         self.net = schedule.network
         self.net_rng = random.Random(f"net:{schedule.seed}")
         self.client_rng = random.Random(f"client:{schedule.seed}")
@@ -89,7 +85,8 @@ class Simulation:
             self.clients = Clients(self, schedule.clients, schedule.seed,
                                    schedule.proposal_interval, schedule.client_timeout,
                                    schedule.client_attempts,
-                                   HistoryWriter(history, schedule.seed, options))
+                                   HistoryWriter(history, schedule.seed, options),
+                                   own_node_reads=self.config.forward_reads)
         for node_id in self.ids:
             self._start(node_id)
         for fault in schedule.faults:
@@ -162,8 +159,8 @@ class Simulation:
 
     def _send(self, msg: Message) -> None:
         self.result.messages_sent += 1
-        is_reply = isinstance(msg, AppendEntriesResponse | RequestVoteResponse)
-        delays = plan_delivery(self.net_rng, self.net, isinstance(msg, AppendEntries), is_reply,
+        delays = plan_delivery(self.net_rng, self.net, isinstance(msg, AppendEntries),
+                               is_reply(msg),
                                self._message_faults.get(self.result.messages_sent))
         if not delays:
             self._drop(msg, "loss")
