@@ -12,11 +12,13 @@ from typing import Any
 
 import orjson
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checker import check_lines
 from checker.history import check_history
+from raftref.cli import main
 from raftref.mutants import ZOO
 from raftref.protocol.messages import (
     AppendEntries,
@@ -27,7 +29,13 @@ from raftref.protocol.messages import (
 from raftref.protocol.node import NodeConfig
 from raftref.protocol.reads import PendingRead
 from raftref.search.strategies import schedules
-from raftref.sim.schedule import RELIABLE, MessageFault, Schedule, generate_schedule
+from raftref.sim.schedule import (
+    RELIABLE,
+    MessageFault,
+    Schedule,
+    ScheduleError,
+    generate_schedule,
+)
 from raftref.sim.simulator import Simulation, run_schedule
 
 from .raft_cluster import Cluster
@@ -331,3 +339,31 @@ def test_a_lost_answer_leaves_the_read_to_the_clients_timeout() -> None:
     assert pending is not None and pending.asked == lost["reply_to"]
     assert pending.read_index is None, "still waiting for the lost answer"
     assert completions[id(op)] == ["invoke", "ok"] and op.attempts == 2  # the retry answered
+
+
+def test_the_schedule_field_is_written_only_when_on_and_checked() -> None:
+    plain = replace(generate_schedule(1, 3, 100), clients=2)
+    assert "forward_reads" not in plain.to_json()
+    on = replace(plain, forward_reads=True)
+    assert on.to_json()["forward_reads"] is True
+    assert Schedule.from_json(orjson.loads(orjson.dumps(on.to_json()))) == on
+    with pytest.raises(ScheduleError, match="forward_reads: must be true or false"):
+        Schedule.from_json({**on.to_json(), "forward_reads": "yes"})
+
+
+def test_sim_forward_reads_saves_the_field_and_replays_the_same_bytes(tmp_path: Path) -> None:
+    runner = CliRunner()
+    first = runner.invoke(main, ["sim", "--seed", "3", "--steps", "1500", "--clients", "3",
+                                 "--forward-reads", "-o", str(tmp_path / "a.jsonl"),
+                                 "--save-schedule", str(tmp_path / "s.json")])
+    assert first.exit_code == 0, first.output
+    assert "follower reads forwarded" in first.output
+    assert orjson.loads((tmp_path / "s.json").read_bytes())["forward_reads"] is True
+    again = runner.invoke(main, ["sim", "--schedule", str(tmp_path / "s.json"),
+                                 "-o", str(tmp_path / "b.jsonl")])
+    assert again.exit_code == 0, again.output
+    trace = (tmp_path / "a.jsonl").read_bytes()
+    assert trace == (tmp_path / "b.jsonl").read_bytes()
+    assert b'"type":"ReadIndex"' in trace
+    refused = runner.invoke(main, ["sim", "--target", "pysyncobj", "--forward-reads"])
+    assert refused.exit_code == 2 and "--forward-reads" in refused.output
