@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from checker.history import check_history
+from checker.errors import TraceError
+from checker.history import check_history, check_lines
 from raftref.cli import main
 
 from .conftest import ROOT
@@ -62,13 +63,26 @@ def test_the_counterexample_of_a_stale_read_names_the_write_that_overwrote() -> 
     assert c is not None and c.core_minimal
     assert [op.id for op in c.prefix] == [0, 2]
     assert c.culprit.id == 4
-    assert c.reason == ("read returned 1, but the value is 2 there; the value 1, last made by "
-                        "op 0, was changed by op 2 (write 2), which completed before this read "
-                        "was invoked")
+    assert c.reason == ("read returned 1, but what could make that value was overwritten before "
+                        "this read was invoked: op 0 (write 1) by op 2 (write 2), invoked after "
+                        "op 0 completed and completed before this read was invoked")
     assert sorted(op.id for op in c.core) == [0, 2, 4]
     text = report.to_text()
     assert "These 3 operations cannot be ordered (1-minimal" in text
-    assert "The next operation cannot be placed: op 4 (process 1): read returned 1" in text
+    assert "This operation cannot follow it: op 4 (process 1): read returned 1" in text
+
+
+def test_a_read_that_missed_an_append_is_blamed_with_what_changed_its_value() -> None:
+    """Found by the search (not before it): key "0" of Porcupine's c10-bad."""
+    report = check_history([HIST / "porcupine-kv" / "c10-bad.txt"], all_keys=True)
+    (key,) = [k for k in report.keys if k.key == "0"]
+    c = key.counterexample
+    assert c is not None and not key.outcome.refuted and c.core_minimal
+    assert c.culprit.id == 157 and [op.id for op in c.prefix] == [0, 2, 17, 81]
+    assert c.reason.endswith('the value "x 9 0 yx 0 0 yx 8 0 y", last made by op 17, was '
+                             'changed by op 81 (append "x 7 1 y" to "0"), which completed '
+                             "before this read was invoked")
+    assert sorted(op.id for op in c.core) == [0, 2, 17, 81, 157]
 
 
 def test_reasons_for_a_value_never_written_and_a_write_invoked_too_late() -> None:
@@ -145,7 +159,7 @@ def test_json_and_junit_outputs(tmp_path: Path) -> None:
     suite = ET.parse(junit).getroot().find("testsuite")
     assert suite is not None and suite.get("failures") == "1" and suite.get("tests") == "1"
     failure = suite.find("testcase/failure")
-    assert failure is not None and "cannot be placed" in (failure.text or "")
+    assert failure is not None and "cannot follow it" in (failure.text or "")
     ok = CliRunner().invoke(main, ["check-history", str(HIST / "hand" / "cas-chain-ok.jsonl")])
     assert ok.exit_code == 0 and ok.stdout.rstrip().endswith("linearizable")
 
@@ -174,3 +188,21 @@ def test_files_of_one_run_merge_by_time(tmp_path: Path) -> None:
         {"type": "ok", "index": 1, "process": 1, "f": "read", "value": None, "time": 40}])
     assert check_history([b, a]).verdict == "not linearizable"
     assert check_history([a, b]).verdict == "not linearizable"
+
+
+def test_check_lines_takes_the_lines_already_parsed() -> None:
+    """The library entry for histories built in memory (a simulator's) or embedded in a
+    trace: the same checks and verdicts as from a file, errors naming the source given."""
+    path = HIST / "hand" / "register-stale-read.jsonl"
+    objects = [json.loads(line) for line in path.read_text().splitlines()]
+    from_file, from_lines = check_history([path]), check_lines(objects, source="memory")
+    assert from_lines.verdict == from_file.verdict == "not linearizable"
+    assert from_lines.model == "register" and from_lines.files == ["memory"]
+    assert from_lines.keys[0].counterexample is not None
+    assert check_lines(objects[1:], model="register").verdict == "not linearizable"
+    assert check_lines(objects[1:3]).verdict == "linearizable"  # no header: model inferred
+    bad = [*objects[:2], {**objects[2], "process": -1}]
+    with pytest.raises(TraceError, match=r"^memory:3: field process: must be an integer"):
+        check_lines(bad, source="memory")
+    with pytest.raises(TraceError, match=r"<history>:2: field type: ok of process 1 without"):
+        check_lines([objects[0], {**objects[6], "index": 0}])

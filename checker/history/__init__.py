@@ -5,6 +5,7 @@ Library use::
 
     from checker.history import check_history
     report = check_history(["history.jsonl"])   # or Jepsen's history.edn, or jepsen.util logs
+    report = check_lines(objects)              # the same lines already parsed (dicts)
     report.verdict        # "linearizable", "not linearizable" or "unknown" (time budget out)
     print(report.to_text())
 
@@ -12,9 +13,9 @@ Unusable input raises :class:`checker.errors.TraceError` (file, line, field, mes
 Reference: docs/histories.md; the contract: spec/history.schema.json. Never imports raftref.
 """
 
-from checker.history.check import check_history, check_operations, infer_model
+from checker.history.check import check_history, check_lines, check_operations, infer_model
 from checker.history.models import MODELS
 from checker.history.report import HistoryReport, KeyResult
 
-__all__ = ["MODELS", "HistoryReport", "KeyResult", "check_history", "check_operations",
-           "infer_model"]
+__all__ = ["MODELS", "HistoryReport", "KeyResult", "check_history", "check_lines",
+           "check_operations", "infer_model"]

@@ -76,6 +76,11 @@ class Outcome:
     order: list[int]
     state: Any
     explored: int
+    #: A read that cannot follow ``order`` (the value it returned is gone for good), when the
+    #: search found one there: the operation the counterexample blames (a position in ops).
+    culprit: int | None = None
+    #: Decided before any search (see :func:`checker.history.search.searching`).
+    refuted: bool = False
 
 
 def backtrack(ops: Sequence[Operation], steps: Sequence[Stepper], initial: Any,
@@ -114,7 +119,8 @@ def backtrack(ops: Sequence[Operation], steps: Sequence[Stepper], initial: Any,
         return lo, rel
 
     def _expand(lo: int, rel: int, ibits: int, state: Any,
-                choices: list[tuple[int, Any, int, int, int]], pruned: list[tuple[int, Any]]
+                choices: list[tuple[int, Any, int, int, int]],
+                pruned: list[tuple[int, Any, int]], blocked: list[int]
                 ) -> tuple[int, Any, int, int, int] | None:
         """Fill ``choices`` with the candidates that can take effect (and lead to a point
         not explored yet), and ``pruned`` with those that can but doom a read; or return the
@@ -138,6 +144,7 @@ def backtrack(ops: Sequence[Operation], steps: Sequence[Stepper], initial: Any,
             if ns is BAD:
                 if i in doomed and doomed[i](state, lo, rel, ibits):
                     choices.clear()
+                    blocked.append(i)
                     return None
                 continue
             if i < lo:
@@ -154,12 +161,12 @@ def backtrack(ops: Sequence[Operation], steps: Sequence[Stepper], initial: Any,
                 return i, ns, nlo, nrel, nib
             if (nlo, nrel, nib, ns) in visited:
                 continue
-            if state in watch and any(
-                    (r >= nlo and not nrel >> (r - nlo) & 1) and doomed[r](ns, nlo, nrel, nib)
-                    for r in watch[state]):
+            lost = next((r for r in watch.get(state, ()) if r >= nlo and
+                         not nrel >> (r - nlo) & 1 and doomed[r](ns, nlo, nrel, nib)), None)
+            if lost is not None:
                 # A read left that returned the value this step changes can never return
                 # it again: no order through here.
-                pruned.append((i, ns))
+                pruned.append((i, ns, lost))
                 continue
             choices.append((i, ns, nlo, nrel, nib))
         return None
@@ -169,7 +176,7 @@ def backtrack(ops: Sequence[Operation], steps: Sequence[Stepper], initial: Any,
     state = initial
     done = 0
     path: Any = None  # the order so far, as nested pairs (position, rest)
-    best_done, best_path, best_state = -1, None, initial
+    best_done, best_path, best_state, best_culprit = -1, None, initial, None
     visited: set[tuple[int, int, int, Any]] = set()
     stack: list[list[Any]] = []
     explored = 0
@@ -180,20 +187,24 @@ def backtrack(ops: Sequence[Operation], steps: Sequence[Stepper], initial: Any,
             return Outcome(True, _order(path, by_call), state, explored)
         if explored >= next_look:
             next_look += CHECK_EVERY
-            yield lambda p=best_path, s=best_state, e=explored: Outcome(
-                None, _order(p, by_call), s, e)
+            yield lambda p=best_path, s=best_state, e=explored, c=best_culprit: Outcome(
+                None, _order(p, by_call), s, e, None if c is None else by_call[c])
         here = (lo, rel, ibits, state)
         choices: list[tuple[int, Any, int, int, int]] = []
         if here not in visited:  # else explored before, from another order: it failed
             visited.add(here)
             if done > best_done:
-                best_done, best_path, best_state = done, path, state
-            pruned: list[tuple[int, Any]] = []
-            greedy = _expand(lo, rel, ibits, state, choices, pruned)
-            for i, ns in pruned:
-                # Still a linearizable prefix (the counterexample shows how far it went).
+                best_done, best_path, best_state, best_culprit = done, path, state, None
+            pruned: list[tuple[int, Any, int]] = []
+            blocked: list[int] = []
+            greedy = _expand(lo, rel, ibits, state, choices, pruned, blocked)
+            if blocked and path is best_path and best_culprit is None:
+                best_culprit = blocked[0]
+            for i, ns, lost in pruned:
+                # Still a linearizable prefix, after which the read ``lost`` cannot be placed.
                 if done + (not info[i]) > best_done:
                     best_done, best_path, best_state = done + (not info[i]), (i, path), ns
+                    best_culprit = lost
             if greedy is not None:
                 i, state, lo, rel, ibits = greedy
                 done += not info[i]
@@ -215,7 +226,8 @@ def backtrack(ops: Sequence[Operation], steps: Sequence[Stepper], initial: Any,
                 break
             stack.pop()
         else:
-            return Outcome(False, _order(best_path, by_call), best_state, explored)
+            return Outcome(False, _order(best_path, by_call), best_state, explored,
+                           None if best_culprit is None else by_call[best_culprit])
 
 
 def _doomed(model: Model, ops: list[Operation], call: list[int], ret: list[float]

@@ -6,15 +6,17 @@ budget.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from checker.errors import TraceError
 from checker.history.explain import explain
+from checker.history.jsonl import read_objects
 from checker.history.load import load
 from checker.history.models import MODELS, Model, keyed
 from checker.history.ops import Operation, show
+from checker.history.pairing import Paired, check_file, operations
 from checker.history.report import HistoryReport, KeyResult
 from checker.history.search import Outcome, searching
 
@@ -54,12 +56,37 @@ def check_history(paths: Sequence[str | Path], model: str | None = None,
         raise ValueError(f"unknown model {model!r}; models: {', '.join(MODELS)}")
     started = time.perf_counter()
     loaded = load(paths, fmt, model)
-    ops = loaded.paired.operations
-    name = model or loaded.model or infer_model(ops)
-    report = HistoryReport(files=loaded.files, formats=loaded.formats, model=name,
-                           events=loaded.paired.events, operations=len(ops),
-                           failed=loaded.paired.failed, split=split, timeout=timeout,
-                           notes=list(loaded.notes))
+    return _check(loaded.files, loaded.formats, loaded.paired, model or loaded.model,
+                  loaded.notes, started, timeout, split, explain_budget, all_keys)
+
+
+def check_lines(lines: Iterable[dict[str, Any]], model: str | None = None,
+                source: str = "<history>", timeout: float | None = DEFAULT_TIMEOUT,
+                split: bool = True, explain_budget: float = EXPLAIN_BUDGET,
+                all_keys: bool = False) -> HistoryReport:
+    """Check a history already parsed: ``lines`` are the objects of the contract's lines
+    (spec/history.schema.json), a header first or not, in order; what a simulator builds
+    in memory, say, with no file. They are checked as a file's lines are, and an unusable
+    one raises :class:`~checker.errors.TraceError` naming ``source`` and its number from
+    1."""
+    if model is not None and model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; models: {', '.join(MODELS)}")
+    started = time.perf_counter()
+    header, records = read_objects(source, lines)
+    check_file(records)
+    paired = operations(records)
+    return _check([source], ["objects"], paired, model or (header or {}).get("model"),
+                  list(paired.notes), started, timeout, split, explain_budget, all_keys)
+
+
+def _check(files: list[str], formats: list[str], paired: Paired, model: str | None,
+           notes: list[str], started: float, timeout: float | None, split: bool,
+           explain_budget: float, all_keys: bool) -> HistoryReport:
+    ops = paired.operations
+    name = model or infer_model(ops)
+    report = HistoryReport(files=files, formats=formats, model=name, events=paired.events,
+                           operations=len(ops), failed=paired.failed, split=split,
+                           timeout=timeout, notes=list(notes))
     report.keys = check_operations(ops, _model(name, ops), timeout, split, explain_budget,
                                    report.notes, all_keys)
     report.seconds = time.perf_counter() - started
@@ -122,8 +149,9 @@ def check_operations(ops: Sequence[Operation], model: Model, timeout: float | No
         for n, result in enumerate(bad):
             share = max(0.0, until - time.perf_counter()) / (len(bad) - n)
             outcome = result.outcome
-            result.counterexample = explain(model, result.kept, outcome.order, outcome.state,
-                                            share)
+            result.counterexample = explain(model, result.kept, outcome, share)
+            if outcome.refuted:  # decided before any search: the prefix is explain's
+                result.order = result.counterexample.prefix
     return sorted(results, key=lambda r: (r.verdict == "linearizable", show(r.key)))
 
 
@@ -155,4 +183,4 @@ class _Search:
             outcome.verdict]
         return KeyResult(self.key, len(self.group), verdict, self.seconds, outcome.explored,
                          [self.kept[i] for i in outcome.order], kept=self.kept,
-                         outcome=outcome)
+                         group=self.group, outcome=outcome)

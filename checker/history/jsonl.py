@@ -8,6 +8,7 @@ checks and the schema in step.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -143,4 +144,20 @@ def read_jsonl(path: str, data: bytes) -> tuple[dict[str, Any], list[Record]]:
             records.append(read_op(obj, line))
     if header is None:
         raise TraceError(path, 0, None, "empty file: a history starts with its header")
+    return header, records
+
+
+def read_objects(source: str, objects: Iterable[Any]) -> tuple[dict[str, Any] | None,
+                                                                list[Record]]:
+    """The header (if the first object is one) and the records of a history already parsed
+    (each object as one line of a file would be); errors name ``source`` and the object's
+    number from 1, as a file's line."""
+    header: dict[str, Any] | None = None
+    records: list[Record] = []
+    for number, obj in enumerate(objects, 1):
+        line = _Line(source, number)
+        if number == 1 and isinstance(obj, dict) and obj.get("type") == "header":
+            header = read_header(obj, line)
+        else:
+            records.append(read_op(obj, line))
     return header, records

@@ -32,6 +32,7 @@ class KeyResult:
     counterexample: Counterexample | None = None
     abandoned: bool = False  # unknown because another key already is not linearizable
     kept: list[Operation] = field(default_factory=list, repr=False)  # what was searched
+    group: list[Operation] = field(default_factory=list, repr=False)  # all of the key's
     outcome: Any = field(default=None, repr=False)
 
     @property
@@ -193,7 +194,7 @@ def counterexample_text(k: KeyResult, one_file: bool = False) -> list[str]:
               f"... {len(ids) - SHOWN_PREFIX} earlier, " + ", ".join(ids[-SHOWN_PREFIX:]))
     lines.append(f"  The longest linearizable prefix found orders {len(c.prefix)} of the "
                  f"{k.operations} operations: {listed or '(none)'}.")
-    lines.append(f"  The next operation cannot be placed: {op_line(c.culprit, one_file)}")
+    lines.append(f"  This operation cannot follow it: {op_line(c.culprit, one_file)}")
     lines.append(f"    {c.reason}.")
     return lines
 

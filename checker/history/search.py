@@ -1,8 +1,8 @@
 """The entry points of the linearizability search (:mod:`checker.history.backtrack` is the
 search itself), with what is worked out before it starts:
 
-- a read of a value no operation can make (:mod:`checker.history.values`) refutes the history
-  at once, whatever the order (:func:`_refuted`);
+- a read of a value no operation can make, or of a value overwritten for good before it
+  began (:mod:`checker.history.values`), refutes the history at once, whatever the order;
 - values no operation ever observes are one value to the search (:func:`_merged`).
 """
 
@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
-from checker.history.backtrack import CHECK_EVERY, UNOBSERVED, Outcome, backtrack
+from checker.history.backtrack import UNOBSERVED, Outcome, backtrack
 from checker.history.models import BAD, Model, Stepper
 from checker.history.ops import Operation
-from checker.history.values import made, unexplained
+from checker.history.values import made, overwritten, unexplained
 
 __all__ = ["Outcome", "search", "searching"]
 
@@ -23,10 +23,8 @@ __all__ = ["Outcome", "search", "searching"]
 def search(ops: Sequence[Operation], steps: Sequence[Stepper], initial: Any,
            deadline: float | None = None, model: Model | None = None) -> Outcome:
     """Search for a linearization of ``ops`` (``steps[i]`` is ``ops[i]``'s stepper), until
-    ``deadline`` (a :func:`time.perf_counter` value; None: no limit).
-
-    With ``model`` (the model of one object, a key's), a point where a pending read can no
-    longer return its value is abandoned at once (see :func:`_doomed`)."""
+    ``deadline`` (a :func:`time.perf_counter` value; None: no limit); see
+    :func:`searching`."""
     steps_ = searching(ops, steps, initial, model)
     try:
         while True:
@@ -44,14 +42,19 @@ def searching(ops: Sequence[Operation], steps: Sequence[Stepper], initial: Any,
     the outcome so far (verdict None), so that a caller can share time between several
     searches and stop any of them; it returns the final outcome.
 
-    With ``model`` (that of one object, a key's), a read of a value no operation can make
-    refutes the history before any search (:func:`_refuted`), and values no operation
-    observes are merged (:func:`_merged`). ``keyed``: the state is the whole map (one value
-    per key, see :func:`checker.history.models.keyed`), so only the first uses the model."""
-    if model is not None:
-        orphans = unexplained(model, ops, reads_only=True)
+    With ``model`` (that of one object, a key's), a read of a value no operation can make,
+    or of one overwritten for good before it began, refutes the history before any search
+    (the outcome's ``refuted``: no prefix, the culprit that read; the counterexample looks
+    for a prefix), and values no operation observes are merged (:func:`_merged`). ``keyed``:
+    the state is the whole map (one value per key, see
+    :func:`checker.history.models.keyed`): the plain search, with neither (the split per
+    key switched off, as the benchmark measures it)."""
+    if model is not None and not keyed:
+        orphans = sorted(set(unexplained(model, ops, reads_only=True))
+                         | overwritten(model, ops).keys())
         if orphans:
-            return (yield from _refuted(ops, steps, initial, model, keyed, orphans))
+            culprit = min(orphans, key=lambda i: ops[i].ret)
+            return Outcome(False, [], initial, 0, culprit, refuted=True)
     return (yield from _explore(ops, steps, initial, None if keyed else model))
 
 
@@ -68,7 +71,8 @@ def _explore(ops: Sequence[Operation], steps: Sequence[Stepper], initial: Any,
         state = initial
         for i in outcome.order:
             state = steps[i](state)
-        return Outcome(outcome.verdict, outcome.order, state, outcome.explored)
+        return Outcome(outcome.verdict, outcome.order, state, outcome.explored,
+                       outcome.culprit)
 
     inner = backtrack(ops, merged, initial, model, blind)
     try:
@@ -140,47 +144,3 @@ def _append(step: Stepper, becomes: Callable[[Any], bool]) -> Stepper:
         return new if new is BAD or becomes(new) else UNOBSERVED
 
     return appended
-
-
-REFUTED_POINTS = 8 * CHECK_EVERY  # search points spent on a refuted history's prefix
-
-
-def _refuted(ops: Sequence[Operation], steps: Sequence[Stepper], initial: Any,
-             model: Model, keyed: bool, orphans: list[int]
-             ) -> Generator[Callable[[], Outcome], None, Outcome]:
-    """The outcome for ``ops``, some of whose reads (``orphans``) returned a value no
-    operation can make: not linearizable, whatever the order.
-
-    The verdict needs no search; the counterexample's prefix does: a linearization of the
-    other operations (at most :data:`REFUTED_POINTS` points spent on it), cut before the first
-    operation invoked after the first orphan to complete. So cut, it is a prefix of an order
-    of the whole history (every operation in it was invoked before that orphan completed,
-    and so before any orphan did), and the operation that cannot come next is that orphan.
-    """
-    first = min(ops[i].ret for i in orphans)
-    gone = set(orphans)
-    rest = [i for i in range(len(ops)) if i not in gone]
-
-    def cut(outcome: Outcome) -> Outcome:
-        order, state = [], initial
-        for j in outcome.order:
-            i = rest[j]
-            if ops[i].call > first:
-                break
-            order.append(i)
-            state = steps[i](state)
-        return Outcome(False, order, state, outcome.explored)
-
-    inner = _explore([ops[i] for i in rest], [steps[i] for i in rest], initial,
-                     None if keyed else model)
-    try:
-        while True:
-            so_far = next(inner)
-            last = so_far()
-            if last.explored >= REFUTED_POINTS:
-                return cut(last)
-            yield lambda o=last: cut(o)
-    except StopIteration as done:
-        return cut(done.value)
-
-

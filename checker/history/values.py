@@ -11,6 +11,7 @@ verdict. The counterexample's small set uses the same check to keep its trials h
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any
 
@@ -86,3 +87,64 @@ def appended(value: Any, starts: set[Any], pieces: list[str]) -> bool:
                 seen.add(at + n)
                 todo.append(at + n)
     return False
+
+
+def overwritten(model: Model, ops: Sequence[Operation]
+                ) -> dict[int, list[tuple[int | None, int]]]:
+    """The ok reads of ``ops`` whose value was overwritten for good before they were
+    invoked, whatever the order: for each (its position), each source of its value (a
+    position; None: the initial value) with an operation that overwrote it.
+
+    A *source* of a read's value is the initial value, or a write or cas whose value may
+    become it (``Model.may_become``: the value itself, or for kv a start that appends
+    extend), invoked before the read completed. A source is *overwritten* when some ok write
+    or cas (which took effect) was invoked after it completed and completed before the read
+    was invoked: in every order it comes between the two (the initial value: any ok write or
+    cas that completed before the read was invoked). When every source is overwritten, no
+    order lets the read return its value: the last write or cas before the read must be a
+    source (appends alone cannot make the value from anything else), and the operation that
+    overwrites it comes after it and before the read. An ``info`` write is never overwritten
+    (it may take effect at any time). This finds the classic stale read (a value overwritten
+    by a write that completed before the read began) before any search.
+    """
+    by_key: dict[Any, list[int]] = {}
+    for i, op in enumerate(ops):
+        by_key.setdefault(op.key, []).append(i)
+    out: dict[int, list[tuple[int | None, int]]] = {}
+    for positions in by_key.values():
+        setters: dict[Any, list[int]] = {}
+        done: list[tuple[int, float, int]] = []  # (call, ret, position) of ok writes and cas
+        for i in positions:
+            sets, value = made(model, ops[i])
+            if sets:
+                setters.setdefault(value, []).append(i)
+                if ops[i].status == "ok":
+                    done.append((ops[i].call, ops[i].ret, i))
+        if not done:
+            continue
+        done.sort()
+        calls = [c for c, _, _ in done]
+        # first[n]: of the ok writes invoked at done[n] or later, the one completed first.
+        first: list[tuple[float, int]] = [(r, i) for _, r, i in done] + [(float("inf"), -1)]
+        for n in range(len(done) - 1, -1, -1):
+            first[n] = min(first[n], first[n + 1])
+        find = model.sources(setters)
+        for i in positions:
+            read = ops[i]
+            if read.kind != "read" or read.status != "ok":
+                continue
+            want = model.normal(read.result)
+            evidence: list[tuple[int | None, int]] = []
+            if model.may_become(model.initial, want):
+                if first[0][0] > read.call:
+                    continue  # the initial value may still be there
+                evidence.append((None, first[0][1]))
+            for j in find(want):
+                if ops[j].call < read.ret:
+                    ret, by = first[bisect_right(calls, ops[j].ret)]
+                    if ret > read.call:
+                        break
+                    evidence.append((j, by))
+            else:
+                out[i] = evidence
+    return out
