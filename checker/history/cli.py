@@ -42,14 +42,17 @@ def _write(path: Path, data: bytes) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path), default=None,
               help="Also write JUnit XML (one test case per key) to this file.")
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None,
+              help="Also write a self-contained HTML page: one lane per client, the order "
+                   "found, and the operation that cannot follow it, with why.")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True),
               default=DEFAULT_TIMEOUT, show_default=True, metavar="SECONDS",
               help="Time budget for the verdict; past it the verdict is unknown (exit 3).")
 @click.option("--all-keys", is_flag=True,
               help="Search every key to the end, even once one is found not linearizable.")
 def check_history_command(files: Sequence[Path], model: str | None, fmt: str | None,
-                          as_json: bool, junit_path: Path | None, timeout: float,
-                          all_keys: bool) -> None:
+                          as_json: bool, junit_path: Path | None, html_path: Path | None,
+                          timeout: float, all_keys: bool) -> None:
     """Check client histories for linearizability: the JSON Lines contract
     (spec/history.schema.json), Jepsen's history.edn or jepsen.util log lines. Several
     files (one per client process) are merged into one history. '-' reads standard input.
@@ -57,7 +60,6 @@ def check_history_command(files: Sequence[Path], model: str | None, fmt: str | N
     Reference: docs/histories.md.
     """
     names = [str(f) for f in files]
-    html_path: Path | None = None
     for option, out in (("--junit", junit_path), ("--html", html_path)):
         if out is None:
             continue
