@@ -120,7 +120,7 @@ def check_command(traces: Sequence[Path], as_json: bool, junit_path: Path | None
         sys.stdout.buffer.flush()
     else:
         click.echo(report.to_text())
-    sys.exit(0 if report.ok else 1)
+    sys.exit(report.exit_code)
 
 
 def _check_outputs_first(db_path: Path | None, html_path: Path | None) -> None:

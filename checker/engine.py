@@ -37,6 +37,7 @@ from checker.events import (
     Truncate,
     Vote,
 )
+from checker.history import HistoryReport, check_records
 from checker.properties import ALL_PROPERTIES, PROPERTY_NAMES, Context, Property
 from checker.reader import MemorySource, TraceFile, merge_pairs
 from checker.rebuild import INBOX_LIMIT, Hook, Rebuild
@@ -143,7 +144,9 @@ class Engine(Rebuild):
             loop = self._loop if self.branches else self._plain_loop
             loop(merge_pairs(self.files, self.registry.known, rules=False))
             self._finish()
-            return self.report()
+            report = self.report()
+            report.history = judge_history(self.files)
+            return report
         finally:
             if gc_was_enabled:
                 gc.enable()
@@ -354,6 +357,20 @@ class Engine(Rebuild):
                                 "beyond the message window and were forgotten; receives of "
                                 "unknown messages were not reported after that")
         return report
+
+
+def judge_history(files: list[TraceFile]) -> HistoryReport | None:
+    """The client history the files carry (their history lines), judged for
+    linearizability (checker/history), or None when they carry none. An unusable one raises
+    a TraceError naming the line and the field of its ``op``."""
+    carried = [(f.name, f.history) for f in files if f.history]
+    if not carried:
+        return None
+    try:
+        return check_records(carried)
+    except TraceError as exc:
+        field = f"op.{exc.field}" if exc.field and not exc.field.startswith("op") else exc.field
+        raise TraceError(exc.path, exc.line, field, exc.message) from None
 
 
 def _open(paths: list[str | Path]) -> list[TraceFile]:

@@ -233,6 +233,22 @@ AnyEvent = (Start | Crash | Timeout | TermChange | Vote | RoleChange | Append | 
 decode_header = msgspec.json.Decoder(Header).decode
 
 
+# ------------------------------------------------------------------ $defs/history
+
+
+class HistoryLine(Struct, kw_only=True, gc=False):
+    """``$defs/history``: one operation line of a client history carried by the trace (``op``,
+    checked against spec/history.schema.json by checker/history/jsonl.py). Not an event: the
+    reader sets these lines aside (:attr:`checker.reader.TraceFile.history`)."""
+
+    type: Literal["history"]
+    op: dict[str, Any]
+
+
+#: Decodes a history line into a :class:`HistoryLine`; raises msgspec errors.
+decode_history_line = msgspec.json.Decoder(HistoryLine).decode
+
+
 class Model:
     """A typed decoder and the classes it decodes into: the contract's own (:data:`GENERIC`,
     the classes above), or the same with node ids restricted to one cluster's

@@ -49,11 +49,13 @@ from checker.events import (
     decode_header,
     model_for,
 )
+from checker.history.ops import Record
 from checker.schema import explain
 from checker.slow_path import (
     DECODE_ERRORS,
     check_rules,
     event_line,
+    history_line,
     json_error,
     named_nodes_ok,
 )
@@ -94,6 +96,9 @@ class TraceFile:
         self._readline: Callable[[int], bytes] = self._handle.readline
         self._read_chunk: Callable[[int], bytes] = self._handle.read
         self._line_no = 0
+        #: The history lines read so far (``{"type": "history", "op": ...}``), as records
+        #: of checker/history (their ``where``: this file and line), in the file's order.
+        self.history: list[Record] = []
         self._offset = 0
         #: (line number, byte offset) where each chunk read starts: enough to find any line.
         self.starts: list[tuple[int, int]] = [(1, 0)]
@@ -142,7 +147,7 @@ class TraceFile:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise json_error(self.name, raw, 1, complete, exc) from None
-        if type(obj) is dict and obj.get("type") == "event":
+        if type(obj) is dict and obj.get("type") in ("event", "history"):
             raise TraceError(self.name, 1, None, "missing header: line 1 must be the header "
                              '{"type": "header", "format": "raft-trace", ...}')
         try:
@@ -248,21 +253,24 @@ class TraceFile:
                 lines = data[:end].split(b"\n")
                 if complete:
                     lines.pop()  # after the last newline
+            segments = None
             if not fast:
-                evs = self._line_by_line(lines, first, last_seq if rules else -1,
-                                         complete, model)  # type: ignore[arg-type]
+                evs, segments = self._line_by_line(  # type: ignore[arg-type]
+                    lines, first, last_seq if rules else -1, complete, model)
             self.starts.append((first, offset))
-            if not rules:
-                bad = _seq_break(evs, last_seq)
-                if bad is not None:  # the events before it first (see the module's doc)
-                    if bad:
-                        yield evs[:bad], first, lines, offset
-                    before = evs[bad - 1].seq if bad else last_seq
-                    check_rules(name, self.nodes, evs[bad], first + bad, before)
-                    raise AssertionError("seq checked twice, differently")
-            last_seq = evs[-1].seq
+            for part_evs, head, part, at in (segments if segments is not None
+                                              else ((evs, first, lines, 0),)):
+                if not rules:
+                    bad = _seq_break(part_evs, last_seq)
+                    if bad is not None:  # the events before it first (see the module's doc)
+                        if bad:
+                            yield part_evs[:bad], head, part, offset + at
+                        before = part_evs[bad - 1].seq if bad else last_seq
+                        check_rules(name, self.nodes, part_evs[bad], head + bad, before)
+                        raise AssertionError("seq checked twice, differently")
+                last_seq = part_evs[-1].seq
+                yield part_evs, head, part, offset + at
             line_no += count
-            yield evs, first, lines, offset
             offset += end
 
     def _valid(self, evs: list[AnyEvent], last_seq: int) -> bool:
@@ -283,18 +291,50 @@ class TraceFile:
         return all(named_nodes_ok(ev, nodes) for ev in evs if type(ev) not in PLAIN_EVENTS)
 
     def _line_by_line(self, lines: list[bytes], first: int, last_seq: int,
-                      complete: bool, model: Model) -> list[AnyEvent]:
+                      complete: bool, model: Model
+                      ) -> tuple[list[AnyEvent], list[Segment] | None]:
         """A chunk whose fast path failed, one line at a time (checker/slow_path.py);
-        ``last_seq`` -1: seq is left to the caller."""
+        ``last_seq`` -1: seq is left to the caller. Its history lines are set aside
+        (:attr:`history`); when there were any, the events come as well in segments of
+        consecutive lines (events, first line, lines, byte offset from the chunk's start),
+        since the lines of a chunk's events must follow one another."""
         out = []
         last = len(lines) - 1
+        history = []
         for k, raw in enumerate(lines):
+            if b'"history"' in raw:  # a cheap test first: most lines are events
+                record = history_line(self.name, raw, first + k)
+                if record is not None:
+                    self.history.append(record)
+                    history.append(k)
+                    continue
             ev = event_line(self.name, self.nodes, raw, first + k, last_seq,
                             complete or k < last, model)
             if last_seq >= 0:
                 last_seq = ev.seq
             out.append(ev)
-        return out
+        return out, (_segments(out, lines, first, history) if history else None)
+
+
+#: Events of consecutive lines: (events, first line number, their lines, relative offset).
+Segment = tuple[list[AnyEvent], int, list[bytes], int]
+
+
+def _segments(evs: list[AnyEvent], lines: list[bytes], first: int, skipped: list[int]
+              ) -> list[Segment]:
+    """The events of a chunk's ``lines`` less the ``skipped`` ones (by index), in runs of
+    consecutive lines; offsets count from the chunk's start (the caller adds it)."""
+    out: list[Segment] = []
+    starts = list(accumulate((len(raw) + 1 for raw in lines), initial=0))
+    used = 0
+    bounds = [-1, *skipped, len(lines)]
+    for before, after in zip(bounds, bounds[1:], strict=False):
+        start = before + 1
+        if after > start:  # lines start..after-1 are events
+            out.append((evs[used:used + after - start], first + start, lines[start:after],
+                        starts[start]))
+            used += after - start
+    return out
 
 
 def _seq_break(evs: list[AnyEvent], last_seq: int) -> int | None:

@@ -6,9 +6,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-HOLDS, VIOLATED = "holds", "violated"
+if TYPE_CHECKING:
+    from checker.history.report import HistoryReport
+
+HOLDS, VIOLATED, UNKNOWN = "holds", "violated", "unknown"
+#: The name the history a trace carries is judged under, beside the properties.
+LINEARIZABLE = "Linearizable"
 TEXT_LINE_LIMIT = 400  # characters of a cited line shown in the text report
 
 
@@ -77,10 +82,27 @@ class CheckReport:
     events: int = 0
     properties: list[PropertyResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: The verdict on the client history the trace carries (its history lines), if any.
+    history: HistoryReport | None = None
 
     @property
     def ok(self) -> bool:
-        return all(p.verdict == HOLDS for p in self.properties)
+        """Every property holds, and the history the trace carries (if any) is linearizable."""
+        return (all(p.verdict == HOLDS for p in self.properties)
+                and (self.history is None or self.history.verdict == "linearizable"))
+
+    @property
+    def exit_code(self) -> int:
+        """0 all holds; 1 a property violated or the history not linearizable; 3 only the
+        history's verdict unknown (its time budget ran out), as ``check-history`` says."""
+        if self.violated or (self.history is not None
+                             and self.history.verdict == "not linearizable"):
+            return 1
+        return 0 if self.ok else 3
+
+    @property
+    def verdict(self) -> str:
+        return {0: HOLDS, 1: VIOLATED}.get(self.exit_code, UNKNOWN)
 
     @property
     def violations(self) -> list[Violation]:
@@ -98,9 +120,11 @@ class CheckReport:
         raise KeyError(name)
 
     def to_json(self) -> dict[str, Any]:
-        return {"files": self.files, "events": self.events,
-                "verdict": HOLDS if self.ok else VIOLATED,
-                "properties": [p.to_json() for p in self.properties], "notes": self.notes}
+        out = {"files": self.files, "events": self.events, "verdict": self.verdict,
+               "properties": [p.to_json() for p in self.properties], "notes": self.notes}
+        if self.history is not None:
+            out["history"] = {"name": LINEARIZABLE, **self.history.to_json()}
+        return out
 
     def to_text(self) -> str:
         name_w = max([len("property")] + [len(p.name) for p in self.properties])
@@ -119,7 +143,21 @@ class CheckReport:
             if p.truncated:
                 rows.append(f"({p.truncated} more {p.name} violations not listed)")
         violated = self.violated
+        history = self.history
+        if history is not None:
+            rows += ["", f"{LINEARIZABLE}: the client history the trace carries, "
+                     f"{history.verdict}", *("  " + line if line else line
+                                             for line in history.to_text().split("\n"))]
+            if history.verdict == "not linearizable":
+                violated = [*violated, LINEARIZABLE]
         rows.append("")
-        rows.append("all properties hold" if not violated
-                    else f"violated: {', '.join(violated)}")
+        if violated:
+            rows.append(f"violated: {', '.join(violated)}")
+        elif history is not None and history.verdict == "unknown":
+            rows.append(f"all properties hold; {LINEARIZABLE} unknown (the history's time "
+                        "budget ran out)")
+        elif history is not None:
+            rows.append("all properties hold; the history is linearizable")
+        else:
+            rows.append("all properties hold")
         return "\n".join(rows)

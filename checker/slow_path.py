@@ -27,7 +27,10 @@ from checker.events import (
     Receive,
     Send,
     Vote,
+    decode_history_line,
 )
+from checker.history.jsonl import embedded_op
+from checker.history.ops import Record
 from checker.schema import explain
 
 DECODE_ERRORS = (msgspec.DecodeError, UnicodeDecodeError)  # bad UTF-8 raises the latter
@@ -51,6 +54,25 @@ def json_error(name: str, raw: bytes, line_no: int, complete: bool,
                           "truncated last line: the file ends in the middle of a JSON value "
                           f"({exc.msg})")
     return TraceError(name, line_no, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
+
+
+def history_line(name: str, raw: bytes, line_no: int) -> Record | None:
+    """Line ``line_no`` as the record of the client history it carries when it is a history
+    line (``{"type": "history", "op": {...}}``), None when it is not one; a TraceError naming
+    the line and field (``op.f``, say) when it is one that is unusable."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None  # event_line says what is wrong
+    if type(obj) is not dict or obj.get("type") != "history":
+        return None
+    try:
+        decode_history_line(raw)
+    except DECODE_ERRORS:
+        violation = explain(obj)
+        if violation is not None:
+            raise TraceError(name, line_no, violation.field, violation.message) from None
+    return embedded_op(obj["op"], name, line_no)
 
 
 def event_line(name: str, nodes: frozenset[str], raw: bytes, line_no: int, last_seq: int,

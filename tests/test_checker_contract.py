@@ -22,7 +22,7 @@ from typing import Any
 import msgspec.inspect as mi
 import pytest
 
-from checker.events import AnyEvent, Header
+from checker.events import AnyEvent, Header, HistoryLine
 from checker.schema import load_schema
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -231,7 +231,8 @@ def contract_differences(schema: dict[str, Any]) -> list[str]:
         # A line's kind is its ``type`` const ("header"), or the event's per-kind variants.
         lines["event" if "tagged by" in shape else shape["type"][1][1][0]] = shape
     model = {"header": model_shape(mi.type_info(Header)),
-             "event": model_shape(mi.type_info(AnyEvent))}
+             "event": model_shape(mi.type_info(AnyEvent)),
+             "history": model_shape(mi.type_info(HistoryLine))}
     return list(differences(lines, model))
 
 

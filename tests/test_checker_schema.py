@@ -238,7 +238,7 @@ ERRORS: dict[str, tuple[Any, str]] = {
     "array items": (mutate(config_line(), ("voters", 1), 7),
                     "field voters[1]: must be a string, got 7"),
     "line type": (mutate(sample("commit"), ("type",), "evnt"),
-                  'field type: must be "header" or "event", got the string "evnt"'),
+                  'field type: must be "header" or "event" or "history", got the string "evnt"'),
 }
 
 

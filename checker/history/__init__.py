@@ -13,9 +13,15 @@ Unusable input raises :class:`checker.errors.TraceError` (file, line, field, mes
 Reference: docs/histories.md; the contract: spec/history.schema.json. Never imports raftref.
 """
 
-from checker.history.check import check_history, check_lines, check_operations, infer_model
+from checker.history.check import (
+    check_history,
+    check_lines,
+    check_operations,
+    check_records,
+    infer_model,
+)
 from checker.history.models import MODELS
 from checker.history.report import HistoryReport, KeyResult
 
 __all__ = ["MODELS", "HistoryReport", "KeyResult", "check_history", "check_lines",
-           "check_operations", "infer_model"]
+           "check_operations", "check_records", "infer_model"]

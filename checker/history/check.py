@@ -15,8 +15,8 @@ from checker.history.explain import explain
 from checker.history.jsonl import read_objects
 from checker.history.load import load
 from checker.history.models import MODELS, Model, keyed
-from checker.history.ops import Operation, show
-from checker.history.pairing import Paired, check_file, operations
+from checker.history.ops import Operation, Record, show
+from checker.history.pairing import Paired, check_file, merge, operations
 from checker.history.report import HistoryReport, KeyResult
 from checker.history.search import Outcome, searching
 
@@ -76,6 +76,22 @@ def check_lines(lines: Iterable[dict[str, Any]], model: str | None = None,
     check_file(records)
     paired = operations(records)
     return _check([source], ["objects"], paired, model or (header or {}).get("model"),
+                  list(paired.notes), started, timeout, split, explain_budget, all_keys)
+
+
+def check_records(files: Sequence[tuple[str, list[Record]]], model: str | None = None,
+                  timeout: float | None = DEFAULT_TIMEOUT, split: bool = True,
+                  explain_budget: float = EXPLAIN_BUDGET, all_keys: bool = False
+                  ) -> HistoryReport:
+    """Check a history whose records are already read, per file (the history lines a trace
+    carries, say: checker/reader.py reads them), merged as the files of one run are."""
+    if model is not None and model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; models: {', '.join(MODELS)}")
+    started = time.perf_counter()
+    for _, records in files:
+        check_file(records)
+    paired = operations(merge(files))
+    return _check([name for name, _ in files], ["trace"] * len(files), paired, model,
                   list(paired.notes), started, timeout, split, explain_budget, all_keys)
 
 

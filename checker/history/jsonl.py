@@ -120,6 +120,16 @@ def read_op(obj: Any, line: _Line) -> Record:
                   Where(line.path, line.number))
 
 
+def embedded_op(obj: Any, path: str, number: int) -> Record:
+    """The record of the operation a trace's history line carries (its ``op``, line
+    ``number`` of the trace ``path``); an error names the field inside it (``op.f``)."""
+    try:
+        return read_op(obj, _Line(path, number))
+    except TraceError as exc:
+        field = f"op.{exc.field}" if exc.field else "op"
+        raise TraceError(exc.path, exc.line, field, exc.message) from None
+
+
 def read_jsonl(path: str, data: bytes) -> tuple[dict[str, Any], list[Record]]:
     """The header and the records of a history file in the contract's format."""
     header: dict[str, Any] | None = None

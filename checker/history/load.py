@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from checker.errors import TraceError
 from checker.history.jepsen import FORMATS, detect, read_edn, read_log
 from checker.history.jsonl import read_jsonl
@@ -65,7 +67,9 @@ def load(paths: Sequence[str | Path], fmt: str | None = None,
         name = "<stdin>" if path == STDIN else path
         text = _text(path)
         kind = fmt or detect(name, text)
-        if kind == "jsonl":
+        if kind == "jsonl" and _is_trace(text):
+            records = _trace_history(name, text)
+        elif kind == "jsonl":
             header, records = read_jsonl(name, text.encode())
             headers.append((name, header))
         else:
@@ -83,6 +87,30 @@ def load(paths: Sequence[str | Path], fmt: str | None = None,
     paired = operations(merge(files))
     notes.extend(paired.notes)
     return Loaded([n for n, _ in files], formats, from_header, paired, notes)
+
+
+def _is_trace(text: str) -> bool:
+    """Whether the file is a raft-trace (its header says so) rather than a history."""
+    try:
+        header = orjson.loads(text.split("\n", 1)[0])
+    except orjson.JSONDecodeError:
+        return False
+    return type(header) is dict and header.get("format") == "raft-trace"
+
+
+def _trace_history(name: str, text: str) -> list[Record]:
+    """The history lines a raft-trace carries (``{"type": "history", "op": ...}``), the
+    trace read whole (its events are checked against the schema, not judged)."""
+    from checker.reader import MemorySource, TraceFile  # the reader imports checker.history
+
+    trace = TraceFile(MemorySource(text.splitlines(), name), 0)
+    for _ in trace.batches():
+        pass
+    if not trace.history:
+        raise TraceError(name, 0, None, "a raft-trace that carries no history lines "
+                         '({"type": "history", "op": ...}): nothing to check for '
+                         "linearizability; raftref check checks its events")
+    return trace.history
 
 
 def _same_run(headers: list[tuple[str, dict[str, Any]]]) -> None:
