@@ -203,3 +203,57 @@ def test_check_history_reads_the_history_lines_of_a_trace(tmp_path: Path) -> Non
     none = write(tmp_path, "none.jsonl", normal_run().text())
     code, _, err = run(check_history_command, str(none))
     assert code == 2 and "carries no history lines" in err
+
+
+# ------------------------------------------------------------------ raftref sim --history-in-trace
+
+COUNTEREXAMPLE = (Path(__file__).resolve().parent.parent / "traces" / "counterexamples"
+                  / "follower-local-read--Linearizable--3n-seed1")
+
+
+def sim(*args: str) -> tuple[int, str]:
+    from raftref.cli import main
+
+    result = CliRunner().invoke(main, ["sim", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        result.exception
+    return result.exit_code, result.stderr
+
+
+def test_sim_writes_the_history_into_the_trace_and_replays_it_byte_for_byte(
+        tmp_path: Path) -> None:
+    trace, saved, again = tmp_path / "t.jsonl", tmp_path / "s.json", tmp_path / "again.jsonl"
+    history_file = tmp_path / "h.jsonl"
+    code, _ = sim("--seed", "3", "--clients", "3", "--steps", "600", "--history-in-trace",
+                  "-o", str(trace), "--save-schedule", str(saved),
+                  "--history", str(history_file))
+    assert code == 0
+    assert orjson.loads(saved.read_bytes())["history_in_trace"] is True
+    lines = trace.read_bytes().splitlines()
+    carried = [orjson.loads(x)["op"] for x in lines if b'"type":"history"' in x]
+    # The same operations as the history file's, in the same order.
+    assert carried == [orjson.loads(x) for x in history_file.read_bytes().splitlines()[1:]]
+    assert len(carried) > 10
+    code, _ = sim("--schedule", str(saved), "-o", str(again))
+    assert code == 0 and again.read_bytes() == trace.read_bytes()
+    code, out, _ = run(check_command, str(trace))
+    assert code == 0 and out.rstrip().endswith("the history is linearizable")
+
+
+def test_sim_history_in_trace_of_a_mutant_is_judged_not_linearizable(tmp_path: Path) -> None:
+    trace = tmp_path / "t.jsonl"
+    code, _ = sim("--schedule", f"{COUNTEREXAMPLE}.schedule.json", "--history-in-trace",
+                  "-o", str(trace))
+    assert code == 0
+    # The events are the saved counterexample's; only history lines were added.
+    events = [x for x in trace.read_bytes().splitlines()[1:] if b'"type":"history"' not in x]
+    assert events == Path(f"{COUNTEREXAMPLE}.jsonl").read_bytes().splitlines()[1:]
+    code, out, _ = run(check_command, str(trace))
+    assert code == 1 and out.rstrip().splitlines()[-1] == "violated: Linearizable"
+
+
+def test_sim_history_in_trace_needs_clients(tmp_path: Path) -> None:
+    code, err = sim("--seed", "1", "--steps", "50", "--history-in-trace",
+                    "-o", str(tmp_path / "t.jsonl"))
+    assert code == 2 and "--history-in-trace needs clients" in err
+    assert not (tmp_path / "t.jsonl").exists()

@@ -68,13 +68,16 @@ def load_schedule(path: Path) -> Schedule:
 @click.option("--forward-reads", is_flag=True, default=False,
               help="A follower asks its leader for a read index instead of redirecting a read "
                    "(thesis 6.4), and clients send reads to their own node.")
+@click.option("--history-in-trace", is_flag=True, default=False,
+              help="Also write the clients' history into the trace, as history lines among "
+                   "the events (raftref check then judges both). Needs clients.")
 @click.option("--target", type=click.Choice(["raftref", "pysyncobj"]), default="raftref",
               show_default=True,
               help="Which Raft runs: the reference node, or real PySyncObj nodes in the harness.")
 def sim(nodes: int | None, seed: int | None, steps: int | None, schedule_path: Path | None,
         mutants: tuple[str, ...], save_schedule: Path | None, output: Path | None,
         clients: int | None, history_path: Path | None, lease_reads: bool,
-        forward_reads: bool, target: str) -> None:
+        forward_reads: bool, history_in_trace: bool, target: str) -> None:
     """Run one seeded, fault-injected simulation and write its trace.
 
     Without --schedule, the seed generates the default fault mix (crashes and restarts,
@@ -99,9 +102,10 @@ def sim(nodes: int | None, seed: int | None, steps: int | None, schedule_path: P
             if str(a) != "-" and same_file(a, b):
                 raise UsageFailure(f"{a}: {name_a} and {name_b} name the same file")
     if target == "pysyncobj" and (clients or history_path is not None or lease_reads
-                                  or forward_reads):
-        raise UsageFailure("--clients, --history, --lease-reads and --forward-reads drive "
-                           "raftref's node; they do not apply to --target pysyncobj")
+                                  or forward_reads or history_in_trace):
+        raise UsageFailure("--clients, --history, --history-in-trace, --lease-reads and "
+                           "--forward-reads drive raftref's node; they do not apply to "
+                           "--target pysyncobj")
     if schedule_path is not None:
         base = load_schedule(schedule_path)
         check_schedule_seed(base.seed, schedule_path)
@@ -118,10 +122,14 @@ def sim(nodes: int | None, seed: int | None, steps: int | None, schedule_path: P
     else:
         schedule = generate_schedule(seed or 0, nodes or 3, 2000 if steps is None else steps,
                                      mutants=tuple(mutants))
-    if clients is not None or lease_reads or forward_reads:
+    if clients is not None or lease_reads or forward_reads or history_in_trace:
         schedule = replace(schedule, clients=schedule.clients if clients is None else clients,
                            lease_reads=schedule.lease_reads or lease_reads,
-                           forward_reads=schedule.forward_reads or forward_reads)
+                           forward_reads=schedule.forward_reads or forward_reads,
+                           history_in_trace=schedule.history_in_trace or history_in_trace)
+    if schedule.history_in_trace and not (schedule.clients and schedule.proposal_interval):
+        raise UsageFailure("--history-in-trace needs clients: give --clients N (the single "
+                           "client of old records no history)")
     if history_path is not None and not (schedule.clients and schedule.proposal_interval):
         raise UsageFailure("--history needs clients: give --clients N (the single client of "
                            "old records no history)")

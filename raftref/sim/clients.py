@@ -82,10 +82,14 @@ class Client:
 
 
 class HistoryWriter:
-    """Writes a history: a header line, then one line per invocation or completion."""
+    """Writes a history: a header line, then one line per invocation or completion; and,
+    to ``trace`` when given, each of these lines as a trace's history line
+    (``{"type": "history", "op": ...}``, spec/trace.schema.json), among the events."""
 
-    def __init__(self, stream: IO[bytes] | None, seed: int, options: dict[str, Any]) -> None:
+    def __init__(self, stream: IO[bytes] | None, seed: int, options: dict[str, Any],
+                 trace: IO[bytes] | None = None) -> None:
         self._stream = stream
+        self._trace = trace
         self.index = 0
         self.operations = 0
         self.completions: dict[str, int] = {"ok": 0, "fail": 0, "info": 0}
@@ -101,14 +105,17 @@ class HistoryWriter:
             self.operations += 1
         else:
             self.completions[kind] += 1
-        if self._stream is None:
+        if self._stream is None and self._trace is None:
             self.index += 1
             return
         line: dict[str, Any] = {"type": kind, "index": self.index, "process": process,
                                 "f": op.f, "key": op.key, "value": value}
         if error is not None:
             line["error"] = error
-        self._stream.write(orjson.dumps(line) + b"\n")
+        if self._stream is not None:
+            self._stream.write(orjson.dumps(line) + b"\n")
+        if self._trace is not None:
+            self._trace.write(orjson.dumps({"type": "history", "op": line}) + b"\n")
         self.index += 1
 
 

@@ -139,6 +139,9 @@ class Schedule:
     # NodeConfig.forward_reads: a follower asks its leader for a read index (thesis §6.4), and
     # the clients send their reads to their own node even when it is a follower.
     forward_reads: bool = False
+    # The clients' history written into the trace itself, as {"type": "history", ...} lines
+    # among the events (docs/histories.md, "Inside a trace"): raftref check judges both.
+    history_in_trace: bool = False
 
     @property
     def node_ids(self) -> tuple[str, ...]:
@@ -228,7 +231,7 @@ class Schedule:
                    "client_timeout": _int(obj, "client_timeout", 30, minimum=1),
                    "client_attempts": _int(obj, "client_attempts", 4, minimum=1)}
         flags = {}
-        for name in ("lease_reads", "forward_reads"):
+        for name in ("lease_reads", "forward_reads", "history_in_trace"):
             flags[name] = obj.get(name, False)
             if not isinstance(flags[name], bool):
                 raise ScheduleError(f"{name}: must be true or false, got {flags[name]!r}")
@@ -241,7 +244,8 @@ class Schedule:
 TIMING_DEFAULTS = {"election_timeout_min": 10, "election_timeout_max": 20,
                    "heartbeat_interval": 2}
 CLIENT_DEFAULTS: dict[str, Any] = {"clients": 0, "client_timeout": 30, "client_attempts": 4,
-                                   "lease_reads": False, "forward_reads": False}
+                                   "lease_reads": False, "forward_reads": False,
+                                   "history_in_trace": False}
 
 
 def _int(obj: dict[str, Any], key: str, default: int, minimum: int | None = None,

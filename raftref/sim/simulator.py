@@ -85,7 +85,9 @@ class Simulation:
             self.clients = Clients(self, schedule.clients, schedule.seed,
                                    schedule.proposal_interval, schedule.client_timeout,
                                    schedule.client_attempts,
-                                   HistoryWriter(history, schedule.seed, options),
+                                   HistoryWriter(history, schedule.seed, options,
+                                                 stream if schedule.history_in_trace
+                                                 else None),
                                    own_node_reads=self.config.forward_reads)
         for node_id in self.ids:
             self._start(node_id)
