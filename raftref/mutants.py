@@ -159,8 +159,8 @@ class FollowerLocalRead(Node):
 
     Rule (thesis §6.4): a follower has no read index of its own; it gets one from the leader
     (with ``forward_reads``: a ReadIndex request; without: it redirects the client). Bug: it
-    takes its own commit index, which can lag
-    behind writes the leader has already acknowledged, so a read misses them."""
+    takes its own commit index, which can lag behind writes the leader has already
+    acknowledged, so a read misses them."""
 
     def follower_read_index(self) -> int | None:
         return self.commit_index
