@@ -17,10 +17,10 @@ import orjson
 from checker.engine import UnknownPropertyError, check_files
 from checker.errors import TraceError
 from checker.junit import to_junit
-from checker.outputs import OutputError, atomic_output, check_output_file
+from checker.outputs import OutputError, check_output_file
 from checker.properties import PROPERTY_NAMES
 from checker.sources import STDIN
-from checker.usage import CheckUsageError
+from checker.usage import CheckUsageError, write_output
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -28,15 +28,6 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.exists() and b.exists() and os.path.samefile(a, b)
     except OSError:
         return False
-
-
-def _write_junit(path: Path, data: bytes) -> None:
-    """Written whole or not at all, missing folders created (checker/outputs.py)."""
-    try:
-        with atomic_output(path) as f:
-            f.write(data)
-    except OutputError as exc:
-        raise CheckUsageError(str(exc)) from None
 
 
 @click.command(name="check", context_settings={"help_option_names": ["-h", "--help"]})
@@ -109,7 +100,7 @@ def check_command(traces: Sequence[Path], as_json: bool, junit_path: Path | None
     except RecursionError:
         raise CheckUsageError("input nested too deeply to check") from None
     if junit_path is not None:
-        _write_junit(junit_path, to_junit(report))
+        write_output(junit_path, to_junit(report))
     if db_path is not None or html_path is not None:
         from checker.store.cli import record_check  # the store and the page load only if asked
 

@@ -19,16 +19,8 @@ from checker.errors import TraceError
 from checker.history.check import DEFAULT_TIMEOUT, check_history
 from checker.history.jepsen import FORMATS
 from checker.history.models import MODELS
-from checker.outputs import OutputError, atomic_output, check_output_file, same_file
-from checker.usage import CheckUsageError
-
-
-def _write(path: Path, data: bytes) -> None:
-    try:
-        with atomic_output(path) as f:
-            f.write(data)
-    except OutputError as exc:
-        raise CheckUsageError(str(exc)) from None
+from checker.outputs import OutputError, check_output_file, same_file
+from checker.usage import CheckUsageError, write_output
 
 
 @click.command(name="check-history", context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,11 +75,11 @@ def check_history_command(files: Sequence[Path], model: str | None, fmt: str | N
     except RecursionError:
         raise CheckUsageError("input nested too deeply to check") from None
     if junit_path is not None:
-        _write(junit_path, report.to_junit())
+        write_output(junit_path, report.to_junit())
     if html_path is not None:
         from checker.history.page import render_page
 
-        _write(html_path, render_page(report).encode())
+        write_output(html_path, render_page(report).encode())
     if as_json:
         sys.stdout.buffer.write(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2)
                                 + b"\n")

@@ -22,13 +22,14 @@ from typing import Any
 import click
 import orjson
 
-from checker.outputs import OutputError, atomic_output, check_output_file
+from checker.outputs import OutputError, check_output_file
 from checker.proof.bmc import BmcResult, bmc
 from checker.proof.invariants import BY_NAME, LEMMAS, lemma
 from checker.proof.model import Bounds, BoundsError
 from checker.proof.mutants import MUTANTS, NOT_MODELLED, mutant
 from checker.proof.prove import ACTIONS, APPEND_ONLY, TYPE_OK, Cell, ProofReport, prove
 from checker.proof.trace_export import export_lines
+from checker.usage import write_output
 
 PROOF_DEFAULTS = (3, 3)  # max-term, max-log for the inductive proof
 BMC_DEFAULTS = (4, 2)  # figure8 needs four terms; every shortest path found uses index <= 1
@@ -182,8 +183,9 @@ def prove_command(nodes: int, max_term: int | None, max_log: int | None, mutant:
     check = (bmc(bounds, None, bmc_depth, reach=True, on_depth=progress.depth(bmc_depth))
              if bmc_depth is not None else None)
     if cti_json is not None:
-        _write(cti_json, orjson.dumps([c.to_json() for c in report.ctis],
-                                      option=orjson.OPT_INDENT_2) + b"\n")
+        write_output(cti_json, orjson.dumps([c.to_json() for c in report.ctis],
+                                            option=orjson.OPT_INDENT_2) + b"\n",
+                     ProveUsageError)
     if as_json:
         obj = report.to_json()
         obj["declared_dependencies"] = {i.name: list(i.depends_on) for i in LEMMAS}
@@ -235,7 +237,8 @@ def _run_bmc(bounds: Bounds, name: str, depth: int, output: Path | None, as_json
              progress: _Progress) -> int:
     result = bmc(bounds, name, depth, on_depth=progress.depth(depth))
     if output is not None and result.found:
-        _write(output, b"".join(line + b"\n" for line in export_lines(result)))
+        write_output(output, b"".join(line + b"\n" for line in export_lines(result)),
+                     ProveUsageError)
     if as_json:
         obj = result.to_json()
         obj["trace"] = str(output) if output is not None and result.found else None
@@ -245,15 +248,6 @@ def _run_bmc(bounds: Bounds, name: str, depth: int, output: Path | None, as_json
         if output is not None and result.found:
             click.echo(f"trace written to {output} (check it: raftref check {output})")
     return 1 if result.found else 0
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Written whole or not at all, missing folders created (checker/outputs.py)."""
-    try:
-        with atomic_output(path) as f:
-            f.write(data)
-    except OutputError as exc:
-        raise ProveUsageError(str(exc)) from None
 
 
 def lemma_names() -> list[str]:
