@@ -4,6 +4,7 @@ cluster files on free ports, and ``raftref cluster`` run under a deadline."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -160,3 +161,48 @@ def check_applied_once(folder: Path) -> tuple[int, int]:
         assert put in invoked or put == "", value
         assert set(appended) <= set(invoked) and len(appended) == len(set(appended)), value
     return len(invoked), len(seen)
+
+
+def serve_nodes(path: Path, node_ids: tuple[str, ...], logs: Path,
+                nofile: int | None = None) -> dict[str, subprocess.Popen[bytes]]:
+    """One ``raftref serve`` per node (data beside the cluster file, as raftref.net.cluster's
+    ``start``), each one's stderr in ``logs/<id>.err``; ``nofile``: the processes' limit on
+    open files (RLIMIT_NOFILE), to make a flood of connections reach it soon."""
+    import resource
+
+    def limit() -> None:
+        if nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+    logs.mkdir(parents=True, exist_ok=True)
+    processes = {}
+    for n in node_ids:
+        with (logs / f"{n}.err").open("wb") as err:
+            processes[n] = subprocess.Popen(
+                [sys.executable, "-m", "raftref", "serve", "--cluster", str(path), "--id", n,
+                 "--data", str(path.parent / n)], stderr=err, preexec_fn=limit)
+    return processes
+
+
+def closed_by_peer(sock: socket.socket) -> bool:
+    """Whether the other end closed ``sock`` (EOF or a reset), waiting up to WAIT s."""
+    sock.settimeout(WAIT)
+    try:
+        while sock.recv(65536):
+            pass
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+    return True
+
+
+def send_line(address: str, data: bytes) -> socket.socket:
+    """A raw connection to ``address`` ("host:port") that has sent ``data`` (a forged peer
+    line); the sender may be cut off mid-way (the node closing on it) and that is not an
+    error here."""
+    host, port = address.split(":")
+    sock = socket.create_connection((host, int(port)), timeout=WAIT)
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        sock.sendall(data)
+    return sock

@@ -50,6 +50,7 @@ class ClientAPI:
     config: ClusterConfig
     node: Node
     cut: set[str]
+    refused: dict[str, int]
     _peers: dict[str, Any]
     _failure: BaseException | None
     _waiting: dict[int, tuple[int, asyncio.Future[CommandResult | None]]]
@@ -61,7 +62,8 @@ class ClientAPI:
         node = self.node
         return {"id": self.id, "term": node.current_term, "role": node.role,
                 "leader": node.leader_id, "commit": node.commit_index,
-                "applied": node.last_applied, "last_index": node.log.last_index}
+                "applied": node.last_applied, "last_index": node.log.last_index,
+                "refused": dict(self.refused)}
 
     async def _http(self, request: Request) -> Response:
         if request.path == "/status" and request.method == "GET":

@@ -9,6 +9,12 @@ Timing is in ticks, as for the simulator (raftref.protocol.node.NodeConfig); ``t
 long a tick is here. ``session_expiry_entries``: a client session expires when its last command
 is that many log entries old (thesis §6.3, raftref/protocol/sessions.py). Only ``nodes`` is
 required.
+
+The bounds that keep a node alive whatever connects to it (:class:`Limits`): ``max_line_bytes``
+(one peer message; a client request's body may be 1/16 of it, so that a full AppendEntries of
+client commands always fits in one line), ``max_peer_connections`` and
+``max_client_connections`` (open at once; past them a new connection is closed at once), and
+``idle_timeout_ms`` (a connection that sends nothing that long is closed; a peer reconnects).
 """
 
 from __future__ import annotations
@@ -36,6 +42,31 @@ class Address:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """Bounds on what one node accepts from the network (defaults: the cluster file's)."""
+
+    max_line_bytes: int = 4 << 20
+    max_peer_connections: int = 64
+    max_client_connections: int = 256
+    idle_timeout_ms: int = 60_000
+
+    @property
+    def max_body_bytes(self) -> int:
+        """A client request's body: small enough that max_entries_per_message (8) commands,
+        each with its key and session fields, make one peer line well under the bound."""
+        return self.max_line_bytes // 16
+
+    def to_json(self) -> dict[str, int]:
+        return {"max_line_bytes": self.max_line_bytes,
+                "max_peer_connections": self.max_peer_connections,
+                "max_client_connections": self.max_client_connections,
+                "idle_timeout_ms": self.idle_timeout_ms}
+
+
+MIN_LINE_BYTES = 64 << 10  # below this a client body bound (1/16) would be too small to use
+
+
+@dataclass(frozen=True)
 class ClusterConfig:
     """Every node's two addresses (Raft peers, HTTP clients), and the timing."""
 
@@ -43,6 +74,7 @@ class ClusterConfig:
     http: dict[str, Address]
     tick_ms: int = 50
     node: NodeConfig = field(default_factory=NodeConfig)
+    limits: Limits = field(default_factory=Limits)
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -55,7 +87,8 @@ class ClusterConfig:
                 "election_timeout_min": self.node.election_timeout_min,
                 "election_timeout_max": self.node.election_timeout_max,
                 "heartbeat_interval": self.node.heartbeat_interval,
-                "session_expiry_entries": self.node.session_expiry_entries}
+                "session_expiry_entries": self.node.session_expiry_entries,
+                **self.limits.to_json()}
 
 
 def load_config(path: Path) -> ClusterConfig:
@@ -76,7 +109,7 @@ def parse_config(obj: Any) -> ClusterConfig:
     if not isinstance(obj, dict):
         raise ConfigError("top level: a cluster file is a JSON object")
     known = {"nodes", "tick_ms", "election_timeout_min", "election_timeout_max",
-             "heartbeat_interval", "session_expiry_entries"}
+             "heartbeat_interval", "session_expiry_entries", *Limits().to_json()}
     for key in obj:
         if key not in known:
             raise ConfigError(f"field {key}: unknown (known: {', '.join(sorted(known))})")
@@ -100,8 +133,13 @@ def parse_config(obj: Any) -> ClusterConfig:
         raise ConfigError("fields heartbeat_interval < election_timeout_min <= "
                           "election_timeout_max: not so")
     expiry = _positive(obj, "session_expiry_entries", NodeConfig().session_expiry_entries)
+    limits = Limits(**{name: _positive(obj, name, default)
+                       for name, default in Limits().to_json().items()})
+    if limits.max_line_bytes < MIN_LINE_BYTES:
+        raise ConfigError(f"field max_line_bytes: must be at least {MIN_LINE_BYTES}, "
+                          f"got {limits.max_line_bytes}")
     return ClusterConfig(raft, http, _positive(obj, "tick_ms", 50),
-                         NodeConfig(**timing, session_expiry_entries=expiry))
+                         NodeConfig(**timing, session_expiry_entries=expiry), limits)
 
 
 def _address(value: Any, where: str) -> Address:

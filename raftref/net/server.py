@@ -7,7 +7,10 @@ node every ``tick_ms`` milliseconds, hands it each message that arrives from a p
 applied), and appends every event to the node's own trace file (``clock: per-process``; the
 checker merges the files of a cluster by send/receive pairs).
 
-Peers talk over TCP, one JSON message per line (the trace contract's ``msg`` objects). A
+Peers talk over TCP, one JSON message per line (the trace contract's ``msg`` objects), each
+checked at the edge (raftref/net/edge.py) before the node sees it: a line that is not a valid
+message is counted (``refused`` in GET /status), logged in one line and its connection closed.
+Lines, connections and idle time are bounded (the cluster file's limits, raftref/net/config.py). A
 message to a peer that is down, or whose connection is backed up, is dropped, as Raft allows:
 the sender retries by protocol (heartbeats, election timeouts). Clients talk HTTP (the API:
 raftref/net/api.py). Everything runs on one asyncio loop, so the node sees one input at a
@@ -21,6 +24,7 @@ import contextlib
 import itertools
 import os
 import random
+import resource
 import signal
 import sys
 from collections.abc import Callable
@@ -32,14 +36,17 @@ import orjson
 from raftref.mutants import node_class
 from raftref.net.api import ClientAPI
 from raftref.net.config import ClusterConfig
+from raftref.net.edge import Refused, decode_peer_message
 from raftref.net.http import serve_http
 from raftref.net.storage import DiskState, NodeTrace
-from raftref.protocol.messages import Message, message_from_json
+from raftref.protocol.messages import Message
 from raftref.protocol.node import Ready
 from raftref.protocol.sessions import CommandResult
 from raftref.trace import header
 
-MAX_LINE = 16 << 20  # one peer message (an AppendEntries of many entries)
+# Connections asyncio accepts in one go (its listen backlog): each holds a file until the node
+# refuses it, one loop turn later, so this bounds the overshoot past the connection limits.
+ACCEPT_BURST = 16
 MAX_BACKLOG = 1 << 20  # bytes waiting for a slow peer before messages to it are dropped
 EXIT_AFTER_SAVE = "RAFTREF_NET_EXIT_AFTER_SAVE"  # the test hook (see serve)
 
@@ -85,6 +92,11 @@ class NodeServer(ClientAPI):
         # Fault injection (PUT /fault/cut): peers this node neither sends to nor hears from,
         # a partition as the simulator makes one; the messages are lost as on a real network.
         self.cut: set[str] = set()
+        # What the edge turned away (GET /status shows it): bad peer messages, lines past the
+        # bound, connections past the limits, connections closed for idling.
+        self.refused = dict.fromkeys(("peer_messages", "peer_lines_too_long",
+                                      "peer_connections", "client_connections", "idle_closed"), 0)
+        self._open = {"peer": 0, "client": 0}
         self._perform(self.node.take_ready())
 
     # ------------------------------------------------------------------ performing effects
@@ -147,10 +159,12 @@ class NodeServer(ClientAPI):
                 loop.add_signal_handler(sig, self._stop.set)
         raft = self.config.raft[self.id]
         http = self.config.http[self.id]
+        limits = self.config.limits
         peer_server = await asyncio.start_server(self._peer_connection, raft.host, raft.port,
-                                                 limit=MAX_LINE)
-        http_server = await asyncio.start_server(
-            lambda r, w: serve_http(r, w, self._http), http.host, http.port)
+                                                 limit=limits.max_line_bytes,
+                                                 backlog=ACCEPT_BURST)
+        http_server = await asyncio.start_server(self._client_connection, http.host, http.port,
+                                                 backlog=ACCEPT_BURST)
         tasks = [asyncio.create_task(self._connect(p)) for p in self._peers]
         tasks.append(asyncio.create_task(self._ticks()))
         try:
@@ -196,35 +210,82 @@ class NodeServer(ClientAPI):
             writer.close()
             await asyncio.sleep(0.1)
 
+    def _admit(self, kind: str, writer: asyncio.StreamWriter) -> bool:
+        """Whether one more ``kind`` connection may stay open; one past the limit is closed at
+        once, so that a flood of connections cannot take the file descriptors the node's disk
+        and trace need."""
+        limits = self.config.limits
+        limit = limits.max_peer_connections if kind == "peer" else limits.max_client_connections
+        if self._open[kind] >= limit:
+            self.refused[f"{kind}_connections"] += 1
+            writer.transport.abort()
+            return False
+        self._open[kind] += 1
+        return True
+
+    async def _client_connection(self, reader: asyncio.StreamReader,
+                                 writer: asyncio.StreamWriter) -> None:
+        if not self._admit("client", writer):
+            return
+        limits = self.config.limits
+        try:
+            if not await serve_http(reader, writer, self._http, limits.max_body_bytes,
+                                    limits.idle_timeout_ms / 1000):
+                self.refused["idle_closed"] += 1
+        finally:
+            self._open["client"] -= 1
+
     async def _peer_connection(self, reader: asyncio.StreamReader,
                                writer: asyncio.StreamWriter) -> None:
         """Messages from one peer, one JSON object a line."""
+        if not self._admit("peer", writer):
+            return
+        idle = self.config.limits.idle_timeout_ms / 1000
         try:
             while True:
                 try:
-                    line = await reader.readline()
-                except (OSError, ValueError):
-                    break  # a broken or oversized line: drop the connection; the peer reconnects
+                    line = await asyncio.wait_for(reader.readline(), idle)
+                except TimeoutError:
+                    self.refused["idle_closed"] += 1
+                    break  # an idle connection: a live peer reconnects when it has to send
+                except ValueError:
+                    # Past max_line_bytes: the reader dropped what it held; so does the node.
+                    self.refused["peer_lines_too_long"] += 1
+                    self._log_refusal(writer, Refused(
+                        "$", f"line longer than max_line_bytes "
+                             f"({self.config.limits.max_line_bytes})"))
+                    break
+                except OSError:
+                    break  # a broken connection: the peer reconnects
                 if not line:
                     break
-                msg = self._parse(line)
-                if msg is None:
-                    continue
+                msg = decode_peer_message(line)
+                if isinstance(msg, Refused):
+                    self.refused["peer_messages"] += 1
+                    self._log_refusal(writer, msg, line)
+                    break  # garbage from this connection: whatever follows is suspect too
+                if msg.dst != self.id or msg.src not in self._peers or msg.src in self.cut:
+                    continue  # well formed but not for this node (or cut off): lost
                 if self._step(lambda: self.node.receive(msg)) is None:  # noqa: B023 - called now
                     break  # the server is stopping
         except asyncio.CancelledError:
             pass  # the server is stopping (asyncio would log a cancelled handler as an error)
         finally:
+            self._open["peer"] -= 1
             writer.close()
 
-    def _parse(self, line: bytes) -> Message | None:
-        try:
-            msg = message_from_json(orjson.loads(line))
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return None
-        if msg.dst != self.id or msg.src not in self._peers or msg.src in self.cut:
-            return None
-        return msg
+    def _log_refusal(self, writer: asyncio.StreamWriter, why: Refused,
+                     line: bytes = b"") -> None:
+        """One line on stderr: who sent it (address, and the sender it claims) and the field."""
+        address = writer.get_extra_info("peername")
+        where = f"{address[0]}:{address[1]}" if isinstance(address, tuple) else str(address)
+        claims = ""
+        with contextlib.suppress(orjson.JSONDecodeError):
+            obj = orjson.loads(line) if line else None
+            if isinstance(obj, dict) and isinstance(obj.get("from"), str):
+                claims = f" (claims to be {obj['from'][:64]!r})"
+        print(f"{self.id}: refused a peer message from {where}{claims}: {why}"[:500],
+              file=sys.stderr, flush=True)
 
 
 def serve(config: ClusterConfig, node_id: str, data_dir: Path, seed: int = 0,
@@ -234,6 +295,12 @@ def serve(config: ClusterConfig, node_id: str, data_dir: Path, seed: int = 0,
     The environment variable RAFTREF_NET_EXIT_AFTER_SAVE=N (for tests) ends the process as a
     kill would, right after the state of its Nth state-changing step is saved and before the
     step's trace lines are written (raftref/net/storage.py, DiskState)."""
+    # The connection limits keep a node's files well under the usual hard limit, not always
+    # under a soft one of 1,024 with generous limits: take what the system allows.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     hook = os.environ.get(EXIT_AFTER_SAVE)
     exit_after = int(hook) if hook and hook.isdigit() else None
 
