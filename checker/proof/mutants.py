@@ -62,6 +62,11 @@ NOT_MODELLED: dict[str, str] = {
     "candidate-ignores-leader": "liveness only: in the abstract model it removes steps",
     "ignore-higher-term-reply": "liveness only: in the abstract model it removes steps",
     "stale-reply-match": "needs per-term matchIndex state the atomic-step model lacks",
+    # What clients see: the abstract model has no clients, reads, leases or sessions.
+    "unconfirmed-read": "reads are not modelled: the model has no clients",
+    "follower-local-read": "reads are not modelled: the model has no clients",
+    "lease-past-bound": "leases and clocks are not modelled",
+    "duplicate-retry": "client sessions are not modelled",
 }
 
 
