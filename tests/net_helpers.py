@@ -80,14 +80,21 @@ def hang_up(url: str, method: str, body: bytes = b"") -> None:
 def cluster_file(tmp_path: Path, nodes: int = 3,
                  **fields: Any) -> tuple[Path, dict[str, str]]:
     """A cluster file on free ports (20 ms ticks) in ``tmp_path``, with any other ``fields``
-    of the cluster file, and each node's URL."""
+    of the cluster file (``cluster_id=None`` leaves a field out), and each node's URL; its
+    secret in ``tmp_path/cluster.secret`` (mode 0600)."""
     ports = free_ports(2 * nodes)
     obj = {"nodes": {f"n{i}": {"raft": f"127.0.0.1:{ports[2 * i - 2]}",
                                "http": f"127.0.0.1:{ports[2 * i - 1]}"}
                      for i in range(1, nodes + 1)},
-           "tick_ms": 20, **fields}
+           "tick_ms": 20, "cluster_id": "test-cluster", "secret_file": "cluster.secret",
+           **fields}
+    obj = {k: v for k, v in obj.items() if v is not None}
     path = tmp_path / "cluster.json"
     path.write_bytes(json.dumps(obj).encode())
+    secret = tmp_path / "cluster.secret"
+    if not secret.exists():
+        secret.write_text(f"{random.getrandbits(256):064x}\n")
+        secret.chmod(0o600)
     return path, {n: f"http://{a['http']}" for n, a in obj["nodes"].items()}
 
 
@@ -164,10 +171,12 @@ def check_applied_once(folder: Path) -> tuple[int, int]:
 
 
 def serve_nodes(path: Path, node_ids: tuple[str, ...], logs: Path,
-                nofile: int | None = None) -> dict[str, subprocess.Popen[bytes]]:
+                nofile: int | None = None,
+                *switches: str) -> dict[str, subprocess.Popen[bytes]]:
     """One ``raftref serve`` per node (data beside the cluster file, as raftref.net.cluster's
     ``start``), each one's stderr in ``logs/<id>.err``; ``nofile``: the processes' limit on
-    open files (RLIMIT_NOFILE), to make a flood of connections reach it soon."""
+    open files (RLIMIT_NOFILE), to make a flood of connections reach it soon; ``switches``:
+    more options of ``raftref serve``."""
     import resource
 
     def limit() -> None:
@@ -180,7 +189,7 @@ def serve_nodes(path: Path, node_ids: tuple[str, ...], logs: Path,
         with (logs / f"{n}.err").open("wb") as err:
             processes[n] = subprocess.Popen(
                 [sys.executable, "-m", "raftref", "serve", "--cluster", str(path), "--id", n,
-                 "--data", str(path.parent / n)], stderr=err, preexec_fn=limit)
+                 "--data", str(path.parent / n), *switches], stderr=err, preexec_fn=limit)
     return processes
 
 
@@ -206,3 +215,14 @@ def send_line(address: str, data: bytes) -> socket.socket:
     with contextlib.suppress(BrokenPipeError, ConnectionResetError):
         sock.sendall(data)
     return sock
+
+
+def sealed(path: Path, body: bytes, cluster_id: str = "test-cluster") -> bytes:
+    """A peer line as a node of the cluster file ``path`` sends it: ``body`` (a JSON message)
+    with the cluster id and an HMAC-SHA256 keyed by the cluster's secret, which is read from
+    its file (raftref/net/auth.py says the format)."""
+    import hashlib
+    import hmac
+    secret = (path.parent / "cluster.secret").read_text().strip().encode()
+    mac = hmac.new(secret, cluster_id.encode() + b" " + body, hashlib.sha256).hexdigest()
+    return f"{mac} {cluster_id} ".encode() + body + b"\n"

@@ -151,7 +151,8 @@ def test_serve_refuses_bad_input_in_one_line_with_exit_2(tmp_path: Path) -> None
     busy.write_bytes(orjson.dumps({"nodes": {"n1": {
         "raft": f"127.0.0.1:{taken.getsockname()[1]}", "http": "127.0.0.1:1"}}}))
     try:
-        in_use = _serve("--cluster", str(busy), "--id", "n1", "--data", str(tmp_path / "d"))
+        in_use = _serve("--cluster", str(busy), "--id", "n1", "--data", str(tmp_path / "d"),
+                        "--insecure")
     finally:
         taken.close()
     assert in_use.returncode == 2 and "n1:" in in_use.stderr
@@ -318,7 +319,7 @@ def test_a_node_cut_off_hears_nothing_and_is_heard_by_no_one_until_healed(
         tmp_path: Path) -> None:
     path, urls = cluster_file(tmp_path)
     ids = ("n1", "n2", "n3")
-    processes = start(path, ids, seed=0)
+    processes = start(path, ids, seed=0, faults=True)
     try:
         first = until(lambda: leader(urls, list(ids)), "a leader is elected")
         assert http("PUT", f"{urls[first]}/fault/cut", ["n9"])[0] == 400

@@ -30,7 +30,7 @@ from raftref.protocol.messages import Entry
 from raftref.protocol.node import LEADER, PersistentState
 from raftref.trace import header
 
-from .net_helpers import http, until
+from .net_helpers import cluster_file, http, until
 
 
 class Killed(Exception):
@@ -227,16 +227,8 @@ def test_a_restarted_node_appends_to_its_trace_where_it_stopped(tmp_path: Path) 
 
 def test_a_node_process_killed_between_its_state_and_its_trace_restarts_consistent(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ports = []
-    for _ in range(6):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            ports.append(s.getsockname()[1])
-    nodes = {f"n{i}": {"raft": f"127.0.0.1:{ports[2 * i - 2]}",
-                       "http": f"127.0.0.1:{ports[2 * i - 1]}"} for i in (1, 2, 3)}
-    path = tmp_path / "cluster.json"
-    path.write_bytes(orjson.dumps({"nodes": nodes, "tick_ms": 20}))
-    url = {n: f"http://{a['http']}" for n, a in nodes.items()}
+    path, url = cluster_file(tmp_path)  # with its secret
+    nodes = tuple(url)
     monkeypatch.setenv(EXIT_AFTER_SAVE, "4")  # n1's 4th state change: a vote or new entries
     processes = start(path, ("n1",), seed=0)
     monkeypatch.delenv(EXIT_AFTER_SAVE)

@@ -30,6 +30,7 @@ from .net_helpers import (
     cluster_file,
     http,
     leader,
+    sealed,
     send_line,
     serve_nodes,
     until,
@@ -128,7 +129,8 @@ def test_forged_and_oversized_peer_lines_are_refused_counted_and_logged(tmp_path
     try:
         _write_reaches(urls, "n1", "before")
         for obj, _ in FORGED:
-            with send_line(raft["n1"], _line(obj)) as sock:
+            # sealed with the cluster's secret: past authentication, to the message check
+            with send_line(raft["n1"], sealed(path, _line(obj).rstrip(b"\n"))) as sock:
                 assert closed_by_peer(sock), f"n1 kept the connection that sent {obj!r}"
         # past the line bound, no newline yet: closed without reading the rest (2 MiB)
         with send_line(raft["n1"], b'{"type": "RequestVote", "id": "' + b"y" * (2 << 20)) as sock:

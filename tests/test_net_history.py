@@ -115,7 +115,7 @@ def test_a_read_from_a_cut_off_leader_is_stale_only_when_asked_and_the_check_cat
     path, urls = cluster_file(tmp_path)
     config = load_config(path)
     ids = config.ids
-    processes = start(path, ids, seed=0)
+    processes = start(path, ids, seed=0, faults=True)
     one, two = _clients(tmp_path, config, stale)
     try:
         first = until(lambda: leader(urls, list(ids)), "a leader is elected")
@@ -158,7 +158,7 @@ def test_a_request_in_flight_when_its_node_is_killed_is_info_and_one_to_a_dead_n
         tmp_path: Path) -> None:
     path, urls = cluster_file(tmp_path)
     config = load_config(path)
-    processes = start(path, config.ids, seed=0)
+    processes = start(path, config.ids, seed=0, faults=True)
     client = _clients(tmp_path, config, stale=False)[0]
     try:
         first = until(lambda: leader(urls, list(config.ids)), "a leader is elected")
@@ -216,7 +216,7 @@ def test_stale_reads_by_name_under_a_partition_fail_the_run_with_exit_1(tmp_path
     # being written, is not linearizable; the run's own check must then say so, beside traces
     # that hold, with exit 1.
     folder = tmp_path / "c" / "history" / "run-1"
-    with _running(tmp_path, "--seconds", "3600", "--stale-reads") as proc:
+    with _running(tmp_path, "--seconds", "3600", "--stale-reads", "--allow-faults") as proc:
         until(lambda: _client_lines(folder, 1) > 4, "the clients are recording")
         urls = {n: f"http://{a}" for n, a in load_config(tmp_path / "c" /
                                                           "cluster.json").http.items()}

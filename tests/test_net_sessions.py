@@ -179,7 +179,7 @@ def test_a_write_in_doubt_is_retried_as_the_same_operation_and_applied_once(
     # applied, the others are answered from it.
     path, urls = cluster_file(tmp_path)
     config = load_config(path)
-    processes = start(path, config.ids, seed=0)
+    processes = start(path, config.ids, seed=0, faults=True)
     header = history_header(0, {"test": "write in doubt"})
     counts = Counts()
     client = Client(1, config, ["k"], HistoryFile(tmp_path / "h" / "client-1.jsonl", header,
@@ -225,7 +225,7 @@ def test_a_refused_session_is_fail_when_certain_and_info_after_doubt(
     # client registers anew for its next write.
     path, urls = cluster_file(tmp_path)
     config = load_config(path)
-    processes = start(path, config.ids, seed=0)
+    processes = start(path, config.ids, seed=0, faults=True)
     counts = Counts()
     client = Client(1, config, ["k"], HistoryFile(
         tmp_path / "h" / "client-1.jsonl", history_header(0, {}), RunClock()), counts,

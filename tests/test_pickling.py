@@ -47,6 +47,8 @@ ARGUMENTS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
     "BudgetSpent": ((), {}),
     "_TimeUp": ((), {}),
     "_Stop": ((), {}),
+    "_Missing": (("reply_to",), {}),
+    "_BadEntry": (("entries[0].term: must be at most 2**63-1",), {}),
 }
 
 

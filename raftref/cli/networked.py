@@ -27,8 +27,14 @@ from raftref.mutants import MUTANTS
 @click.option("--mutant", "mutants", multiple=True, metavar="NAME",
               type=click.Choice(list(MUTANTS)),
               help="Switch on a deliberate bug (see 'raftref mutants'). Repeatable.")
+@click.option("--insecure", is_flag=True,
+              help="Run without the cluster secret: peer lines are neither MACed nor checked "
+              "(anyone who reaches the peer port can rewrite the log).")
+@click.option("--allow-faults", is_flag=True,
+              help="Serve the fault-injection endpoints (PUT|DELETE /fault/cut); without it "
+              "they answer 404.")
 def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int,
-          mutants: tuple[str, ...]) -> None:
+          mutants: tuple[str, ...], insecure: bool, allow_faults: bool) -> None:
     """Run one node of a networked cluster until SIGTERM or Ctrl-C.
 
     Peers talk TCP; clients talk HTTP: GET /status, GET|PUT|POST|DELETE /kv/KEY (a PUT's body
@@ -37,8 +43,11 @@ def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int,
     is, possibly stale). POST /session registers a client session; a write with
     ?client=C&seq=N is applied once however often it is retried. Every event goes to
     DATA/trace.jsonl; check a cluster's traces together with 'raftref check
-    DIR/*/trace.jsonl'.
+    DIR/*/trace.jsonl'. Peers authenticate every line with the cluster secret (the cluster
+    file's cluster_id and secret_file; 'raftref cluster' writes both): without them the node
+    refuses to start unless --insecure.
     """
+    from raftref.net.auth import load_secret
     from raftref.net.config import ConfigError, load_config
     from raftref.net.server import serve as run_server
     from raftref.net.storage import StorageError
@@ -49,9 +58,12 @@ def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int,
         if node_id not in config.ids:
             raise UsageFailure(f"{cluster_path}: field nodes: no node {node_id!r} "
                                f"(nodes: {', '.join(config.ids)})")
+        secret = None if insecure else load_secret(cluster_path, config)
         click.echo(f"{node_id}: peers on {config.raft[node_id]}, clients on "
-                   f"http://{config.http[node_id]}, trace {data_dir / 'trace.jsonl'}", err=True)
-        run_server(config, node_id, data_dir, seed, frozenset(mutants))
+                   f"http://{config.http[node_id]} (listening on {config.bind}), trace "
+                   f"{data_dir / 'trace.jsonl'}"
+                   f"{', INSECURE: peers not authenticated' if insecure else ''}", err=True)
+        run_server(config, node_id, data_dir, seed, frozenset(mutants), secret, allow_faults)
     except (ConfigError, StorageError) as exc:
         raise UsageFailure(str(exc)) from None
     except OSError as exc:
@@ -87,7 +99,11 @@ def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int,
               help="Print both verdicts (traces and history) as one JSON object.")
 @click.option("--chaos", is_flag=True,
               help="With clients: 1-3 s after the last fault healed, kill a node (SIGKILL) or "
-              "cut it off from the others, and restart or heal it 0.5-2 s later, one at a time.")
+              "cut it off from the others, and restart or heal it 0.5-2 s later, one at a time "
+              "(the nodes run with --allow-faults).")
+@click.option("--allow-faults", is_flag=True,
+              help="Start the nodes with the fault endpoints (PUT|DELETE /fault/cut), for "
+              "drills and tests that cut nodes off themselves; --chaos implies it.")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="When the nodes have stopped, check their traces together and the clients' "
               "history for linearizability.")
@@ -99,8 +115,8 @@ def serve(cluster_path: Path, node_id: str, data_dir: Path, seed: int,
               help="Switch on a deliberate bug in every node. Repeatable.")
 def cluster(directory: Path, nodes: int, base_port: int, tick_ms: int, seconds: float | None,
             faults: int | None, writes: int | None, clients: int, stale_reads: bool,
-            history_timeout: float, as_json: bool, chaos: bool, check: bool, seed: int,
-            mutants: tuple[str, ...]) -> None:
+            history_timeout: float, as_json: bool, chaos: bool, allow_faults: bool, check: bool,
+            seed: int, mutants: tuple[str, ...]) -> None:
     """Run a local networked cluster (one 'raftref serve' per node), then check its traces
     and its clients' history.
 
@@ -155,7 +171,8 @@ def cluster(directory: Path, nodes: int, base_port: int, tick_ms: int, seconds: 
                    f"{' (stale reads)' if stale_reads else ''} and writing"
                    f"{', nodes killed and cut off' if chaos else ''}...", err=True)
     workload = Workload(clients=clients, stale=stale_reads)
-    tally = run_cluster(path, config, seed, seconds, chaos, mutants, faults, writes, workload)
+    tally = run_cluster(path, config, seed, seconds, chaos, mutants, faults, writes, workload,
+                        allow_faults=allow_faults)
     if timed:
         click.echo(f"writes acknowledged {tally.writes_ok}, failed {tally.writes_failed}, "
                    f"unknown {tally.writes_unknown} (retried {tally.retries} times, "

@@ -51,6 +51,8 @@ class ClientAPI:
     node: Node
     cut: set[str]
     refused: dict[str, int]
+    allow_faults: bool
+    listening: list[str]
     _peers: dict[str, Any]
     _failure: BaseException | None
     _waiting: dict[int, tuple[int, asyncio.Future[CommandResult | None]]]
@@ -63,11 +65,14 @@ class ClientAPI:
         return {"id": self.id, "term": node.current_term, "role": node.role,
                 "leader": node.leader_id, "commit": node.commit_index,
                 "applied": node.last_applied, "last_index": node.log.last_index,
-                "refused": dict(self.refused)}
+                "refused": dict(self.refused), "listening": list(self.listening)}
 
     async def _http(self, request: Request) -> Response:
         if request.path == "/status" and request.method == "GET":
             return Response(200, self.status())
+        if request.path.startswith("/fault/") and not self.allow_faults:
+            return Response(404, {"error": "no fault endpoints: this node was not started "
+                                           "with --allow-faults"})
         if request.path == "/fault/cut":
             return self._fault_cut(request)
         if request.path == "/session":

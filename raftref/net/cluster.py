@@ -22,6 +22,7 @@ from checker import check_files
 from checker.errors import TraceError
 from checker.report import CheckReport
 from raftref.files import atomic_output
+from raftref.net.auth import SECRET_FILE, new_cluster_id, write_secret
 from raftref.net.client import (
     REQUEST_TIMEOUT,
     Client,
@@ -33,10 +34,13 @@ from raftref.net.client import (
 from raftref.net.config import ClusterConfig, load_config, parse_config
 
 
-def local_config(nodes: int, base_port: int, tick_ms: int) -> ClusterConfig:
+def local_config(nodes: int, base_port: int, tick_ms: int,
+                 cluster_id: str | None = None) -> ClusterConfig:
     """Node i listens for peers on ``base_port + i`` and for clients on ``base_port + 100 + i``
-    (127.0.0.1)."""
-    return parse_config({
+    (127.0.0.1); with ``cluster_id``, the secret is in SECRET_FILE beside the cluster file."""
+    security = {} if cluster_id is None else {"cluster_id": cluster_id,
+                                               "secret_file": SECRET_FILE}
+    return parse_config({**security,
         "nodes": {f"n{i}": {"raft": f"127.0.0.1:{base_port + i}",
                             "http": f"127.0.0.1:{base_port + 100 + i}"}
                   for i in range(1, nodes + 1)},
@@ -45,23 +49,31 @@ def local_config(nodes: int, base_port: int, tick_ms: int) -> ClusterConfig:
 
 def prepare(directory: Path, nodes: int, base_port: int, tick_ms: int) -> tuple[Path, bool]:
     """The cluster file in ``directory``: kept when it is there (a restart of the same
-    cluster, whose data and traces are kept too), else written. Returns it and whether it was
-    written now."""
+    cluster, whose data and traces are kept too), else written, with a new cluster id and a
+    new secret (SECRET_FILE, mode 0600, written first: a cluster file is never left naming a
+    secret that is not there). Returns it and whether it was written now."""
     path = directory / "cluster.json"
     if path.exists():
         load_config(path)  # fails with the file and field when it is not usable
         return path, False
-    config = local_config(nodes, base_port, tick_ms)
+    config = local_config(nodes, base_port, tick_ms, new_cluster_id())
+    secret = directory / SECRET_FILE
+    directory.mkdir(parents=True, exist_ok=True)
+    if not secret.exists():  # left by an interrupted prepare: still this directory's
+        write_secret(secret)
     with atomic_output(path) as f:
         f.write(orjson.dumps(config.to_json(), option=orjson.OPT_INDENT_2) + b"\n")
     return path, True
 
 
 def start(path: Path, node_ids: tuple[str, ...], seed: int,
-          mutants: tuple[str, ...] = ()) -> dict[str, subprocess.Popen[bytes]]:
+          mutants: tuple[str, ...] = (), faults: bool = False,
+          insecure: bool = False) -> dict[str, subprocess.Popen[bytes]]:
     """One ``raftref serve`` process per node; each keeps its data and trace in a directory
-    named after it, beside the cluster file."""
+    named after it, beside the cluster file. ``faults``: with the fault endpoints
+    (--allow-faults); ``insecure``: without the cluster secret."""
     switches = [arg for m in mutants for arg in ("--mutant", m)]
+    switches += ["--allow-faults"] * faults + ["--insecure"] * insecure
     return {n: subprocess.Popen(
         [sys.executable, "-m", "raftref", "serve", "--cluster", str(path), "--id", n,
          "--data", str(path.parent / n), "--seed", str(seed), *switches]) for n in node_ids}
@@ -182,18 +194,20 @@ def start_clients(directory: Path, config: ClusterConfig, seed: int, workload: W
 
 def run_cluster(path: Path, config: ClusterConfig, seed: int, seconds: float | None = None,
                 chaos: bool = False, mutants: tuple[str, ...] = (), faults: int | None = None,
-                writes: int | None = None, workload: Workload | None = None) -> Tally:
+                writes: int | None = None, workload: Workload | None = None,
+                allow_faults: bool = False) -> Tally:
     """Run the cluster until Ctrl-C (or SIGTERM), or, with clients (``workload``; see
     :func:`start_clients`), until the goals (``seconds``, ``faults``, ``writes``: see
     :class:`Goals`) are met. With ``chaos``, one
     fault at a time (:func:`fault_plan`): a node is killed (SIGKILL: no goodbye, only its disk
     survives) or cut off from the others (PUT /fault/cut), then restarted or healed; the next
     fault waits until the last is healed (a restarted node answers again), so a majority of a
-    cluster of 3 or more is always up. A node that stops by itself, or does not answer in
-    :data:`START_WAIT` seconds, ends the run (``failed_nodes``, ``failure``)."""
+    cluster of 3 or more is always up; ``allow_faults``: the nodes serve the fault endpoints
+    without chaos (for a test that cuts nodes off itself). A node that stops by itself, or
+    does not answer in :data:`START_WAIT` seconds, ends the run (``failed_nodes``, ``failure``)."""
     goals = Goals(seconds, faults, writes)
     tally = Tally()
-    processes = start(path, config.ids, seed, mutants)
+    processes = start(path, config.ids, seed, mutants, faults=chaos or allow_faults)
     clients: list[Client] = []
     plan = fault_plan(seed, config.ids)
     try:
@@ -259,7 +273,7 @@ def _heal(fault: Fault, processes: dict[str, subprocess.Popen[bytes]], path: Pat
             return False
     else:
         if processes[node].returncode == -signal.SIGKILL:
-            processes.update(start(path, (node,), seed, mutants))  # killed: start it again
+            processes.update(start(path, (node,), seed, mutants, faults=True))  # killed
             tally.restarts += 1
         if not _answers(config, node):
             return False

@@ -15,10 +15,18 @@ The bounds that keep a node alive whatever connects to it (:class:`Limits`): ``m
 client commands always fits in one line), ``max_peer_connections`` and
 ``max_client_connections`` (open at once; past them a new connection is closed at once), and
 ``idle_timeout_ms`` (a connection that sends nothing that long is closed; a peer reconnects).
+
+Security (raftref/net/auth.py): ``cluster_id`` names the cluster (peer lines of another
+cluster are refused) and ``secret_file`` is the file, relative to the cluster file's directory,
+holding the secret that MACs every peer line; ``raftref serve`` refuses to start without both
+unless told ``--insecure``. ``bind`` is the host every node listens on (default 127.0.0.1,
+loopback only: a cluster spread over machines sets "0.0.0.0" or the host's address), on the
+ports of its addresses.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +34,8 @@ from typing import Any
 import orjson
 
 from raftref.protocol.node import NodeConfig
+
+CLUSTER_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class ConfigError(ValueError):
@@ -75,6 +85,9 @@ class ClusterConfig:
     tick_ms: int = 50
     node: NodeConfig = field(default_factory=NodeConfig)
     limits: Limits = field(default_factory=Limits)
+    cluster_id: str | None = None
+    secret_file: str | None = None
+    bind: str = "127.0.0.1"
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -88,7 +101,10 @@ class ClusterConfig:
                 "election_timeout_max": self.node.election_timeout_max,
                 "heartbeat_interval": self.node.heartbeat_interval,
                 "session_expiry_entries": self.node.session_expiry_entries,
-                **self.limits.to_json()}
+                **self.limits.to_json(),
+                **({} if self.cluster_id is None else {"cluster_id": self.cluster_id}),
+                **({} if self.secret_file is None else {"secret_file": self.secret_file}),
+                "bind": self.bind}
 
 
 def load_config(path: Path) -> ClusterConfig:
@@ -109,7 +125,8 @@ def parse_config(obj: Any) -> ClusterConfig:
     if not isinstance(obj, dict):
         raise ConfigError("top level: a cluster file is a JSON object")
     known = {"nodes", "tick_ms", "election_timeout_min", "election_timeout_max",
-             "heartbeat_interval", "session_expiry_entries", *Limits().to_json()}
+             "heartbeat_interval", "session_expiry_entries", "cluster_id", "secret_file", "bind",
+             *Limits().to_json()}
     for key in obj:
         if key not in known:
             raise ConfigError(f"field {key}: unknown (known: {', '.join(sorted(known))})")
@@ -138,8 +155,20 @@ def parse_config(obj: Any) -> ClusterConfig:
     if limits.max_line_bytes < MIN_LINE_BYTES:
         raise ConfigError(f"field max_line_bytes: must be at least {MIN_LINE_BYTES}, "
                           f"got {limits.max_line_bytes}")
+    cluster_id = obj.get("cluster_id")
+    if cluster_id is not None and (not isinstance(cluster_id, str)
+                                   or not CLUSTER_ID.fullmatch(cluster_id)):
+        raise ConfigError(f"field cluster_id: must be 1-64 of A-Z a-z 0-9 . _ -, "
+                          f"got {cluster_id!r}")
+    secret_file = obj.get("secret_file")
+    if secret_file is not None and (not isinstance(secret_file, str) or not secret_file):
+        raise ConfigError(f"field secret_file: must be a file name, got {secret_file!r}")
+    bind = obj.get("bind", "127.0.0.1")
+    if not isinstance(bind, str) or not bind or ":" in bind:
+        raise ConfigError(f"field bind: must be a host (no port), got {bind!r}")
     return ClusterConfig(raft, http, _positive(obj, "tick_ms", 50),
-                         NodeConfig(**timing, session_expiry_entries=expiry), limits)
+                         NodeConfig(**timing, session_expiry_entries=expiry), limits,
+                         cluster_id, secret_file, bind)
 
 
 def _address(value: Any, where: str) -> Address:

@@ -8,9 +8,11 @@ applied), and appends every event to the node's own trace file (``clock: per-pro
 checker merges the files of a cluster by send/receive pairs).
 
 Peers talk over TCP, one JSON message per line (the trace contract's ``msg`` objects), each
-checked at the edge (raftref/net/edge.py) before the node sees it: a line that is not a valid
-message is counted (``refused`` in GET /status), logged in one line and its connection closed.
-Lines, connections and idle time are bounded (the cluster file's limits, raftref/net/config.py). A
+sealed with the cluster id and an HMAC (raftref/net/auth.py) and checked at the edge
+(raftref/net/auth.py, then raftref/net/edge.py) before the node sees it: a line without this
+cluster's id and a right MAC, or that is not a valid message, is counted (``refused`` in GET
+/status), logged in one line and its connection closed. Lines, connections and idle time are
+bounded (the cluster file's limits, raftref/net/config.py). A
 message to a peer that is down, or whose connection is backed up, is dropped, as Raft allows:
 the sender retries by protocol (heartbeats, election timeouts). Clients talk HTTP (the API:
 raftref/net/api.py). Everything runs on one asyncio loop, so the node sees one input at a
@@ -35,6 +37,7 @@ import orjson
 
 from raftref.mutants import node_class
 from raftref.net.api import ClientAPI
+from raftref.net.auth import PeerAuth
 from raftref.net.config import ClusterConfig
 from raftref.net.edge import Refused, decode_peer_message
 from raftref.net.http import serve_http
@@ -56,12 +59,17 @@ class NodeServer(ClientAPI):
 
     def __init__(self, config: ClusterConfig, node_id: str, data_dir: Path,
                  seed: int = 0, mutants: frozenset[str] = frozenset(),
-                 exit_after_saves: int | None = None) -> None:
+                 exit_after_saves: int | None = None, auth: PeerAuth | None = None,
+                 allow_faults: bool = False) -> None:
         if node_id not in config.ids:
             raise ValueError(f"node {node_id!r} is not in the cluster file "
                              f"(nodes: {', '.join(config.ids)})")
         self.config = config
         self.id = node_id
+        # None: unauthenticated (tests that build a server in-process, ``serve --insecure``)
+        self.auth = auth or PeerAuth(config.cluster_id or "-", None)
+        self.allow_faults = allow_faults  # the /fault/ endpoints exist only when asked for
+        self.listening: list[str] = []
         data_dir.mkdir(parents=True, exist_ok=True)
         self.disk = DiskState(data_dir, exit_after_saves)
         head = header(config.ids, seed, {"cluster": config.to_json(),
@@ -92,10 +100,12 @@ class NodeServer(ClientAPI):
         # Fault injection (PUT /fault/cut): peers this node neither sends to nor hears from,
         # a partition as the simulator makes one; the messages are lost as on a real network.
         self.cut: set[str] = set()
-        # What the edge turned away (GET /status shows it): bad peer messages, lines past the
-        # bound, connections past the limits, connections closed for idling.
-        self.refused = dict.fromkeys(("peer_messages", "peer_lines_too_long",
-                                      "peer_connections", "client_connections", "idle_closed"), 0)
+        # What the edge turned away (GET /status shows it): peer lines without this cluster's
+        # id and MAC, bad peer messages, lines past the bound, connections past the limits,
+        # connections closed for idling.
+        self.refused = dict.fromkeys(("peer_unauthenticated", "peer_messages",
+                                      "peer_lines_too_long", "peer_connections",
+                                      "client_connections", "idle_closed"), 0)
         self._open = {"peer": 0, "client": 0}
         self._perform(self.node.take_ready())
 
@@ -147,7 +157,7 @@ class NodeServer(ClientAPI):
             return  # peer unreachable: lost, as on any network
         if writer.transport.get_write_buffer_size() > MAX_BACKLOG:
             return
-        writer.write(orjson.dumps(msg.to_json()) + b"\n")
+        writer.write(self.auth.seal(orjson.dumps(msg.to_json())))
 
     # ------------------------------------------------------------------ the loop
 
@@ -160,11 +170,14 @@ class NodeServer(ClientAPI):
         raft = self.config.raft[self.id]
         http = self.config.http[self.id]
         limits = self.config.limits
-        peer_server = await asyncio.start_server(self._peer_connection, raft.host, raft.port,
+        bind = self.config.bind
+        peer_server = await asyncio.start_server(self._peer_connection, bind, raft.port,
                                                  limit=limits.max_line_bytes,
                                                  backlog=ACCEPT_BURST)
-        http_server = await asyncio.start_server(self._client_connection, http.host, http.port,
+        http_server = await asyncio.start_server(self._client_connection, bind, http.port,
                                                  backlog=ACCEPT_BURST)
+        self.listening = [f"{name[0]}:{name[1]}" for server in (peer_server, http_server)
+                          for name in (sock.getsockname() for sock in server.sockets)]
         tasks = [asyncio.create_task(self._connect(p)) for p in self._peers]
         tasks.append(asyncio.create_task(self._ticks()))
         try:
@@ -241,6 +254,7 @@ class NodeServer(ClientAPI):
         if not self._admit("peer", writer):
             return
         idle = self.config.limits.idle_timeout_ms / 1000
+        sender: str | None = None
         try:
             while True:
                 try:
@@ -259,11 +273,25 @@ class NodeServer(ClientAPI):
                     break  # a broken connection: the peer reconnects
                 if not line:
                     break
-                msg = decode_peer_message(line)
+                body = self.auth.open(line)
+                if isinstance(body, Refused):
+                    self.refused["peer_unauthenticated"] += 1
+                    # the sender it claims, if its JSON is there to say
+                    self._log_refusal(writer, body, line[max(0, line.find(b"{")):])
+                    break  # not this cluster's: nothing more is read from it
+                msg = decode_peer_message(body)
                 if isinstance(msg, Refused):
                     self.refused["peer_messages"] += 1
-                    self._log_refusal(writer, msg, line)
+                    self._log_refusal(writer, msg, body)
                     break  # garbage from this connection: whatever follows is suspect too
+                # One connection, one sender: the first authenticated line names it, and a
+                # line claiming another (which only a holder of the secret can make) is refused.
+                sender = sender or msg.src
+                if msg.src != sender:
+                    self.refused["peer_unauthenticated"] += 1
+                    self._log_refusal(writer, Refused(
+                        "from", f"unauthenticated: this connection speaks for {sender!r}"), body)
+                    break
                 if msg.dst != self.id or msg.src not in self._peers or msg.src in self.cut:
                     continue  # well formed but not for this node (or cut off): lost
                 if self._step(lambda: self.node.receive(msg)) is None:  # noqa: B023 - called now
@@ -289,12 +317,14 @@ class NodeServer(ClientAPI):
 
 
 def serve(config: ClusterConfig, node_id: str, data_dir: Path, seed: int = 0,
-          mutants: frozenset[str] = frozenset()) -> None:
+          mutants: frozenset[str] = frozenset(), secret: bytes | None = None,
+          allow_faults: bool = False) -> None:
     """Run one node until SIGTERM or SIGINT.
 
     The environment variable RAFTREF_NET_EXIT_AFTER_SAVE=N (for tests) ends the process as a
     kill would, right after the state of its Nth state-changing step is saved and before the
-    step's trace lines are written (raftref/net/storage.py, DiskState)."""
+    step's trace lines are written (raftref/net/storage.py, DiskState). ``secret`` None: peer
+    lines are neither MACed nor checked (``raftref serve --insecure``)."""
     # The connection limits keep a node's files well under the usual hard limit, not always
     # under a soft one of 1,024 with generous limits: take what the system allows.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -305,6 +335,8 @@ def serve(config: ClusterConfig, node_id: str, data_dir: Path, seed: int = 0,
     exit_after = int(hook) if hook and hook.isdigit() else None
 
     async def main() -> None:
-        await NodeServer(config, node_id, data_dir, seed, mutants, exit_after).run()
+        auth = PeerAuth(config.cluster_id or "-", secret)
+        await NodeServer(config, node_id, data_dir, seed, mutants, exit_after, auth,
+                         allow_faults).run()
 
     asyncio.run(main())
