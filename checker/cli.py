@@ -7,12 +7,10 @@ with one line on stderr (``error: FILE:LINE: field FIELD: message``) and never a
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
-import orjson
 
 from checker.engine import UnknownPropertyError, check_files
 from checker.errors import TraceError
@@ -20,7 +18,7 @@ from checker.junit import to_junit
 from checker.outputs import OutputError, check_output_file
 from checker.properties import PROPERTY_NAMES
 from checker.sources import STDIN
-from checker.usage import CheckUsageError, write_output
+from checker.usage import CheckUsageError, print_report_and_exit, write_output
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -105,13 +103,7 @@ def check_command(traces: Sequence[Path], as_json: bool, junit_path: Path | None
         from checker.store.cli import record_check  # the store and the page load only if asked
 
         record_check(list(traces), report, db_path, html_path)
-    if as_json:
-        sys.stdout.buffer.write(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2)
-                                + b"\n")
-        sys.stdout.buffer.flush()
-    else:
-        click.echo(report.to_text())
-    sys.exit(report.exit_code)
+    print_report_and_exit(report, as_json)
 
 
 def _check_outputs_first(db_path: Path | None, html_path: Path | None) -> None:

@@ -6,10 +6,12 @@ without importing one another.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, Protocol
 
 import click
+import orjson
 
 from checker.outputs import OutputError, atomic_output
 
@@ -32,3 +34,23 @@ def write_output(path: Path, data: bytes,
             f.write(data)
     except OutputError as exc:
         raise error(str(exc)) from None
+
+
+class Report(Protocol):
+    """What a command's verdict offers: JSON, text and the exit code."""
+
+    @property
+    def exit_code(self) -> int: ...
+    def to_json(self) -> Any: ...
+    def to_text(self) -> str: ...
+
+
+def print_report_and_exit(report: Report, as_json: bool) -> NoReturn:
+    """The verdict on stdout, as JSON or text, then its exit code."""
+    if as_json:
+        sys.stdout.buffer.write(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2)
+                                + b"\n")
+        sys.stdout.buffer.flush()
+    else:
+        click.echo(report.to_text())
+    sys.exit(report.exit_code)

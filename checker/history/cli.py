@@ -8,19 +8,17 @@ budget ran out before a verdict).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
-import orjson
 
 from checker.errors import TraceError
 from checker.history.check import DEFAULT_TIMEOUT, check_history
 from checker.history.jepsen import FORMATS
 from checker.history.models import MODELS
 from checker.outputs import OutputError, check_output_file, same_file
-from checker.usage import CheckUsageError, write_output
+from checker.usage import CheckUsageError, print_report_and_exit, write_output
 
 
 @click.command(name="check-history", context_settings={"help_option_names": ["-h", "--help"]})
@@ -80,10 +78,4 @@ def check_history_command(files: Sequence[Path], model: str | None, fmt: str | N
         from checker.history.page import render_page
 
         write_output(html_path, render_page(report).encode())
-    if as_json:
-        sys.stdout.buffer.write(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2)
-                                + b"\n")
-        sys.stdout.buffer.flush()
-    else:
-        click.echo(report.to_text())
-    sys.exit(report.exit_code)
+    print_report_and_exit(report, as_json)
